@@ -1,0 +1,1 @@
+"""Osloregionen-assistenten: spørsmål og svar med kildehenvisninger over Osloregionens dokumenter."""

