@@ -58,6 +58,8 @@ class ChunkConfig:
 
     max_tokens: int = 200
     overlap_tokens: int = 40
+    #: A page break ends a chunk once it holds this many tokens.
+    min_tokens: int = 60
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,14 @@ class SearchConfig:
 
     top_k: int = 5
     mode: str = "hybrid"
+    #: Candidates taken from each of dense and lexical search before fusion.
+    candidates: int = 100
+    #: Weight of the dense score in hybrid fusion (the rest is BM25); tuned on NorQuAD.
+    hybrid_weight: float = 0.5
     #: Dense cosine similarity below which nothing is considered relevant.
     min_dense_score: float = 0.80
+    #: Passages whose sentences compete to be quoted as the answer.
+    answer_passages: int = 3
 
 
 @dataclass(frozen=True)

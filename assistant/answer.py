@@ -1,0 +1,175 @@
+"""Hits → answer: the sentences from the documents that answer, with numbered citations.
+
+The assistant is extractive. It never writes text of its own about the subject: the
+answer is made of sentences quoted from the retrieved passages, each followed by the
+number of its citation, and every citation points at a document, a page and a link.
+When the best passage is not relevant enough, it says so and points to Osloregionen.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .config import CONTACT_URL, SearchConfig
+from .lexical import analyze
+from .search import Hit
+
+NOT_FOUND = (
+    "Jeg fant ikke noe svar på dette i dokumentene jeg har tilgang til. "
+    f"Du kan spørre Osloregionen direkte via {CONTACT_URL}."
+)
+EMPTY_QUESTION = (
+    "Skriv et spørsmål, for eksempel «Hvor mange kommuner er med i Osloregionen?»"
+)
+#: How much a sentence's share of the question's words adds to its cosine similarity.
+LEXICAL_WEIGHT = 0.15
+MAX_SENTENCES_SCORED = 64
+
+_BULLET = re.compile(r"^[•–\-*]\s*")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source: where the quoted sentence stands and how to open it."""
+
+    n: int
+    doc_id: str
+    title: str
+    year: int | None
+    page: int
+    url: str
+    text: str
+    highlights: tuple[tuple[int, int], ...] = ()
+    chunk_id: int = -1
+    score: float = 0.0
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["highlights"] = [list(span) for span in self.highlights]
+        return data
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    citations: tuple[Citation, ...] = ()
+    found: bool = False
+    quotes: tuple[tuple[str, int], ...] = field(default=(), repr=False)  # (sentence, citation n)
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "citations": [c.to_json() for c in self.citations],
+            "found": self.found,
+        }
+
+
+def quote(sentence: str) -> str:
+    """A sentence as it is shown in an answer: one line, without its bullet."""
+    return _BULLET.sub("", " ".join(sentence.split()))
+
+
+def _matches(term: str, sentence_terms: set[str]) -> bool:
+    """A question term matches a sentence term that equals it or ends with it.
+
+    Norwegian writes compounds as one word, so "rapport" should find "delrapporter".
+    """
+    if term in sentence_terms:
+        return True
+    return len(term) >= 5 and any(t.endswith(term) for t in sentence_terms)
+
+
+def lexical_overlap(question_terms: list[str], sentence: str) -> float:
+    if not question_terms:
+        return 0.0
+    terms = set(analyze(sentence))
+    return sum(_matches(t, terms) for t in question_terms) / len(question_terms)
+
+
+def is_relevant(hits: list[Hit], mode: str, config: SearchConfig) -> bool:
+    if not hits:
+        return False
+    if mode == "lexical":
+        return hits[0].lexical > 0
+    return max(hit.dense for hit in hits) >= config.min_dense_score
+
+
+def compose_answer(
+    question: str,
+    hits: list[Hit],
+    query_vector: np.ndarray | None,
+    embedder,
+    config: SearchConfig = SearchConfig(),
+    mode: str = "hybrid",
+) -> Answer:
+    """Pick the answering sentence of each top passage and build numbered citations."""
+    if not is_relevant(hits, mode, config):
+        return Answer(question=question, answer=NOT_FOUND, found=False)
+
+    hits = hits[: config.top_k]
+    question_terms = analyze(question)
+    candidates: list[tuple[int, int]] = []  # (hit index, sentence index)
+    for h, hit in enumerate(hits[: config.answer_passages]):
+        for s in range(len(hit.chunk.sentences)):
+            candidates.append((h, s))
+    candidates = candidates[:MAX_SENTENCES_SCORED]
+    texts = [hits[h].chunk.sentence_texts()[s] for h, s in candidates]
+    if query_vector is None:
+        query_vector = embedder.encode_queries([question])[0]
+    cosine = embedder.encode_passages(texts) @ query_vector if texts else np.zeros(0)
+    scores = {
+        (h, s): float(cosine[i]) + LEXICAL_WEIGHT * lexical_overlap(question_terms, texts[i])
+        for i, (h, s) in enumerate(candidates)
+    }
+
+    citations: list[Citation] = []
+    best_by_hit: dict[int, tuple[float, int]] = {}
+    for (h, s), score in scores.items():
+        if h not in best_by_hit or score > best_by_hit[h][0]:
+            best_by_hit[h] = (score, s)
+    seen_pages: set[tuple[str, int]] = set()
+    quotes: list[tuple[str, int, float]] = []
+    for h, hit in enumerate(hits):
+        chunk = hit.chunk
+        score, s = best_by_hit.get(h, (hit.score, 0))
+        page, _, _, c0, c1 = chunk.sentences[s]
+        key = (chunk.doc_id, page)
+        if key in seen_pages:
+            continue
+        seen_pages.add(key)
+        n = len(citations) + 1
+        citations.append(
+            Citation(
+                n=n,
+                doc_id=chunk.doc_id,
+                title=hit.document.meta.title,
+                year=hit.document.meta.year,
+                page=page,
+                url=hit.document.link(page),
+                text=chunk.text,
+                highlights=((c0, c1),),
+                chunk_id=hit.chunk_id,
+                score=hit.score,
+            )
+        )
+        if h in best_by_hit:
+            quotes.append((chunk.text[c0:c1], n, score))
+
+    chosen = [quotes[0]]
+    for sentence, n, score in quotes[1:]:
+        if score > quotes[0][2] and quote(sentence) != quote(quotes[0][0]):
+            chosen.append((sentence, n, score))
+            break
+    text = " ".join(f"{quote(sentence)} [{n}]" for sentence, n, _ in chosen)
+    return Answer(
+        question=question,
+        answer=text,
+        citations=tuple(citations),
+        found=True,
+        quotes=tuple((quote(sentence), n) for sentence, n, _ in chosen),
+    )

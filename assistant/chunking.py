@@ -1,0 +1,234 @@
+"""Documents → chunks: sentence-aware passages within a token budget, with overlap.
+
+Chunks are built from whole sentences (or bullet lines, for slide-like text) so that a
+passage never starts or ends mid-sentence, and every sentence remembers its page and its
+character offsets in that page. That is what lets an answer quote and highlight the exact
+sentence and cite the page it stands on, even when a chunk runs over a page break.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from .config import ChunkConfig
+from .documents import Document
+
+#: Lower-cased abbreviations (without the final period) after which a period does not end
+#: a sentence. Norwegian usage, from Språkrådet's list of common abbreviations.
+ABBREVIATIONS = frozenset(
+    """
+    f.eks bl.a ca nr jf jfr mill mrd kr pst dvs d.v.s osv o.s.v mv m.v m.m o.l e.l evt ev
+    inkl ekskl iflg ifølge mht m.h.t ift vedr ang tlf tel kl kap pkt avd adm dir prof dr
+    st s ref red utg vol bd ill tab fig hhv h.h.v t.o.m f.o.m etc mrk merk sml pga p.g.a
+    jan feb mar apr jun jul aug sep sept okt nov des ltd as asa sa ks stk km mnd år
+    """.split()
+)
+
+_BOUNDARY = re.compile(r"[.!?…][\"»”')\]]*\s+(?=[«\"„(\[]?[A-ZÆØÅÄÖÜ0-9•–])")
+_LIST_ITEM = re.compile(r"^((•|–|-|\*|[a-z]\))\s|\d{1,2}[.)]\s+[A-ZÆØÅ])")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence or bullet line: its page and character span in that page's text."""
+
+    page: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage to embed and cite.
+
+    ``sentences`` holds, for each sentence, its page and span in the page text (for the
+    source view) and its span in ``text`` (for highlighting in the passage).
+    """
+
+    doc_id: str
+    text: str
+    page_start: int
+    page_end: int
+    char_start: int  # offset in the text of page_start
+    char_end: int  # offset in the text of page_end
+    sentences: tuple[tuple[int, int, int, int, int], ...]  # page, p_start, p_end, c_start, c_end
+    n_tokens: int
+
+    def sentence_texts(self) -> list[str]:
+        return [self.text[c0:c1] for _, _, _, c0, c1 in self.sentences]
+
+    def page_of(self, chunk_offset: int) -> int:
+        """The page on which the character at ``chunk_offset`` of ``text`` stands."""
+        for page, _, _, c0, c1 in self.sentences:
+            if chunk_offset < c1:
+                return page
+        return self.page_end
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def _blocks(text: str) -> Iterable[tuple[int, int]]:
+    """Spans of paragraphs and list items; a wrapped line continues its block."""
+    start = None
+    previous_blank = True
+    offset = 0
+    for line in text.split("\n"):
+        line_start, line_end = offset, offset + len(line)
+        offset = line_end + 1
+        stripped = line.strip()
+        if not stripped:
+            previous_blank = True
+            continue
+        starts_block = (
+            start is None
+            or _LIST_ITEM.match(stripped) is not None
+            or (previous_blank and not stripped[0].islower())
+        )
+        if starts_block:
+            if start is not None:
+                yield start, block_end
+            start = line_start
+        block_end = line_end
+        previous_blank = False
+    if start is not None:
+        yield start, block_end
+
+
+def _is_abbreviation(text: str, period_index: int) -> bool:
+    if text[period_index] != ".":
+        return False
+    word = re.search(r"(\S+)$", text[:period_index])
+    if word is None:
+        return False
+    token = word.group(1).lstrip("(«\"„[").lower()
+    return token in ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def split_sentences(text: str, page: int = 1) -> list[Sentence]:
+    """Sentences and list items of a page, as character spans of ``text``."""
+    sentences = []
+    for block_start, block_end in _blocks(text):
+        start = block_start
+        for match in _BOUNDARY.finditer(text, block_start, block_end):
+            if _is_abbreviation(text, match.start()):
+                continue
+            end = match.end()
+            sentence_end = len(text[:end].rstrip())
+            if sentence_end > start:
+                sentences.append(Sentence(page, start, sentence_end))
+            start = end
+        if block_end > start:
+            sentences.append(Sentence(page, start, block_end))
+    return [s for s in sentences if text[s.start : s.end].strip()]
+
+
+def split_long(sentence: Sentence, text: str, n_tokens: int, max_tokens: int) -> list[Sentence]:
+    """Cut an over-long sentence (a table row, a run-on line) at spaces into fitting parts."""
+    parts = math.ceil(n_tokens / (max_tokens * 0.9))
+    if parts <= 1:
+        return [sentence]
+    words = [m.start() for m in re.finditer(r"\S+", text[sentence.start : sentence.end])]
+    if len(words) < parts:  # no spaces to cut at: cut by characters
+        width = math.ceil((sentence.end - sentence.start) / parts)
+        cuts = [sentence.start + i * width for i in range(parts)] + [sentence.end]
+    else:
+        per_part = math.ceil(len(words) / parts)
+        cuts = [sentence.start + words[i] for i in range(0, len(words), per_part)]
+        cuts.append(sentence.end)
+    pieces = []
+    for a, b in zip(cuts, cuts[1:]):
+        end = a + len(text[a:b].rstrip())
+        if end > a:
+            pieces.append(Sentence(sentence.page, a, end))
+    return pieces
+
+
+# --------------------------------------------------------------------------- chunks
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+
+def _make_chunk(doc_id: str, pages: dict[int, str], members: list[tuple[Sentence, int]]) -> Chunk:
+    parts: list[str] = []
+    refs = []
+    length = 0
+    previous: Sentence | None = None
+    for sentence, _ in members:
+        if previous is not None and previous.page == sentence.page:
+            gap = pages[sentence.page][previous.end : sentence.start]
+        elif previous is not None:
+            gap = "\n\n"
+        else:
+            gap = ""
+        parts.append(gap)
+        length += len(gap)
+        body = pages[sentence.page][sentence.start : sentence.end]
+        refs.append((sentence.page, sentence.start, sentence.end, length, length + len(body)))
+        parts.append(body)
+        length += len(body)
+        previous = sentence
+    first, last = members[0][0], members[-1][0]
+    return Chunk(
+        doc_id=doc_id,
+        text="".join(parts),
+        page_start=first.page,
+        page_end=last.page,
+        char_start=first.start,
+        char_end=last.end,
+        sentences=tuple(refs),
+        n_tokens=sum(n for _, n in members),
+    )
+
+
+def chunk_document(
+    document: Document, count_tokens: TokenCounter, config: ChunkConfig = ChunkConfig()
+) -> list[Chunk]:
+    """Pack a document's sentences into chunks of at most ``config.max_tokens`` tokens.
+
+    When a chunk is full, the next one starts with the last sentences of the previous one
+    (up to ``overlap_tokens``), so that an answer near a border is whole in one chunk. A
+    page break also ends a chunk once it holds ``min_tokens``: a passage about one slide or
+    page is easier to cite than one spread over several.
+    """
+    pages = {page.number: page.text for page in document.pages}
+    sentences = [s for page in document.pages for s in split_sentences(page.text, page.number)]
+    if not sentences:
+        return []
+    counts = count_tokens([pages[s.page][s.start : s.end] for s in sentences])
+    measured: list[tuple[Sentence, int]] = []
+    for sentence, n in zip(sentences, counts):
+        if n > config.max_tokens:
+            pieces = split_long(sentence, pages[sentence.page], n, config.max_tokens)
+            piece_counts = count_tokens([pages[p.page][p.start : p.end] for p in pieces])
+            measured.extend(zip(pieces, piece_counts))
+        else:
+            measured.append((sentence, n))
+
+    chunks: list[Chunk] = []
+    current: list[tuple[Sentence, int]] = []
+    tokens = 0
+    for sentence, n in measured:
+        page_break = bool(current) and sentence.page != current[-1][0].page
+        full = tokens + n > config.max_tokens
+        if current and (full or (page_break and tokens >= config.min_tokens)):
+            chunks.append(_make_chunk(document.doc_id, pages, current))
+            carry: list[tuple[Sentence, int]] = []
+            if full and not page_break:
+                carried = 0
+                for item in reversed(current[1:]):
+                    if carried + item[1] > config.overlap_tokens:
+                        break
+                    carry.insert(0, item)
+                    carried += item[1]
+            while carry and sum(c[1] for c in carry) + n > config.max_tokens:
+                carry.pop(0)
+            current, tokens = carry, sum(c[1] for c in carry)
+        current.append((sentence, n))
+        tokens += n
+    if current:
+        chunks.append(_make_chunk(document.doc_id, pages, current))
+    return chunks

@@ -1,0 +1,189 @@
+"""Question → hits: dense, lexical or hybrid search over an :class:`~assistant.index.Index`.
+
+Dense search (the embedding model) finds paraphrases; lexical search (BM25) finds exact
+terms, names and numbers. Hybrid search takes the best candidates of both, gives every
+candidate both scores, and ranks by a weighted sum of the min-max normalised scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunking import Chunk
+from .config import SearchConfig
+from .index import Index, StoredDocument
+
+MODES = ("hybrid", "dense", "lexical")
+MODE_LABELS = {"hybrid": "kombinert", "dense": "semantisk", "lexical": "nøkkelord"}
+MAX_QUESTION_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk with the scores that ranked it."""
+
+    rank: int
+    chunk_id: int
+    chunk: Chunk
+    document: StoredDocument
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on which chunks may be returned (``None`` = no restriction)."""
+
+    visibility: frozenset[str] = frozenset({"public"})
+    doc_ids: frozenset[str] | None = None
+    years: frozenset[int] | None = None
+    doc_types: frozenset[str] | None = None
+
+    def allows(self, document: StoredDocument) -> bool:
+        meta = document.meta
+        return (
+            meta.visibility in self.visibility
+            and (self.doc_ids is None or document.doc_id in self.doc_ids)
+            and (self.years is None or meta.year in self.years)
+            and (self.doc_types is None or meta.doc_type in self.doc_types)
+        )
+
+
+PUBLIC = Filters()
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    if len(values) == 0:
+        return values
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-9:
+        return np.ones_like(values) if high > 0 else np.zeros_like(values)
+    return (values - low) / (high - low)
+
+
+class Searcher:
+    """Searches one loaded index with one embedder; cheap to create, safe to share."""
+
+    def __init__(self, index: Index, embedder, config: SearchConfig = SearchConfig()):
+        self.index = index
+        self.embedder = embedder
+        self.config = config
+        self._chunk_doc = [index.documents[c.doc_id] for c in index.chunks]
+        self._allowed_cache: dict[Filters, np.ndarray] = {}
+
+    def allowed(self, filters: Filters) -> np.ndarray:
+        """Boolean mask over chunks that ``filters`` lets through (cached per filter)."""
+        mask = self._allowed_cache.get(filters)
+        if mask is None:
+            mask = np.fromiter((filters.allows(d) for d in self._chunk_doc), dtype=bool,
+                               count=len(self._chunk_doc))
+            self._allowed_cache[filters] = mask
+        return mask
+
+    def embed_query(self, question: str) -> np.ndarray:
+        return self.embedder.encode_queries([question[:MAX_QUESTION_CHARS]])[0]
+
+    def dense_candidates(self, query_vector: np.ndarray, n: int, mask: np.ndarray) -> dict[int, float]:
+        import faiss
+
+        total = len(mask)
+        if total == 0 or not mask.any():
+            return {}
+        n = min(n, total)
+        params = None
+        if not mask.all():
+            allowed_ids = np.flatnonzero(mask).astype(np.int64)
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed_ids))
+            n = min(n, len(allowed_ids))
+        scores, ids = self.index.vectors.search(query_vector[None, :], n, params=params)
+        return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+
+    def dense_scores(self, query_vector: np.ndarray, ids: list[int]) -> np.ndarray:
+        if not ids:
+            return np.zeros(0, dtype=np.float32)
+        vectors = self.index.vectors.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+        return vectors @ query_vector
+
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        mode: str | None = None,
+        filters: Filters = PUBLIC,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best chunks for ``question`` among those ``filters`` allows."""
+        mode = mode or self.config.mode
+        if mode not in MODES:
+            raise ValueError(f"Ukjent søkemodus «{mode}»; velg en av {', '.join(MODES)}.")
+        question = question.strip()[:MAX_QUESTION_CHARS]
+        mask = self.allowed(filters)
+        if not question or not mask.any():
+            return []
+        pool = max(self.config.candidates, k)
+
+        lexical_all = np.zeros(len(mask), dtype=np.float32)
+        lexical_top: list[int] = []
+        if mode in ("lexical", "hybrid"):
+            lexical_all = np.where(mask, self.index.lexical.scores(question), 0.0)
+            positive = np.flatnonzero(lexical_all > 0)
+            if len(positive) > pool:
+                positive = positive[np.argpartition(-lexical_all[positive], pool)[:pool]]
+            lexical_top = positive.tolist()
+
+        dense: dict[int, float] = {}
+        if mode in ("dense", "hybrid"):
+            if query_vector is None:
+                query_vector = self.embed_query(question)
+            dense = self.dense_candidates(query_vector, pool, mask)
+
+        if mode == "lexical":
+            ids = lexical_top
+            scores = lexical_all[ids] if ids else np.zeros(0)
+            dense_values = np.zeros(len(ids))
+        elif mode == "dense":
+            ids = list(dense)
+            scores = np.array([dense[i] for i in ids])
+            dense_values = scores
+        else:
+            ids = list(dict.fromkeys([*dense, *lexical_top]))
+            missing = [i for i in ids if i not in dense]
+            for i, s in zip(missing, self.dense_scores(query_vector, missing)):
+                dense[i] = float(s)
+            dense_values = np.array([dense[i] for i in ids])
+            lexical_values = lexical_all[ids]
+            weight = self.config.hybrid_weight
+            scores = weight * _minmax(dense_values) + (1 - weight) * _minmax(lexical_values)
+
+        order = np.argsort(-np.asarray(scores), kind="stable")[:k]
+        hits = []
+        for rank, position in enumerate(order, start=1):
+            chunk_id = ids[position]
+            hits.append(
+                Hit(
+                    rank=rank,
+                    chunk_id=chunk_id,
+                    chunk=self.index.chunks[chunk_id],
+                    document=self._chunk_doc[chunk_id],
+                    score=float(scores[position]),
+                    dense=float(dense.get(chunk_id, 0.0)) if mode != "lexical" else 0.0,
+                    lexical=float(lexical_all[chunk_id]),
+                )
+            )
+        return hits
+
+    def neighbours(self, chunk_id: int) -> tuple[Chunk | None, Chunk | None]:
+        """The chunks before and after ``chunk_id`` in the same document, for context."""
+        chunks = self.index.chunks
+        doc_id = chunks[chunk_id].doc_id
+        before = chunks[chunk_id - 1] if chunk_id > 0 and chunks[chunk_id - 1].doc_id == doc_id else None
+        after = (
+            chunks[chunk_id + 1]
+            if chunk_id + 1 < len(chunks) and chunks[chunk_id + 1].doc_id == doc_id
+            else None
+        )
+        return before, after

@@ -1,0 +1,115 @@
+"""The assistant as one object: settings + model + index → answers.
+
+The CLI and the web app are thin layers over :class:`Assistant`. It loads the model
+once, follows the index on disk (a rebuild is picked up without a restart), and keeps
+a small cache so that a repeated question is answered without searching again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from .answer import EMPTY_QUESTION, Answer, compose_answer
+from .config import Settings
+from .embedding import Embedder
+from .index import BuildReport, Index, IndexMissing, build_index, current_build, load_index
+from .search import MAX_QUESTION_CHARS, PUBLIC, Filters, Hit, Searcher
+
+CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Hits of a staff search, with the mode that produced them."""
+
+    query: str
+    mode: str
+    hits: list[Hit]
+
+
+def normalize_question(question: str) -> str:
+    """Collapse white space and cut very long questions instead of failing on them."""
+    return " ".join((question or "").split())[:MAX_QUESTION_CHARS]
+
+
+class Assistant:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self.embedder = embedder or Embedder(settings.model)
+        self._lock = threading.Lock()
+        self._searcher: Searcher | None = None
+        self._build = None
+        self._cache: OrderedDict[tuple, Answer] = OrderedDict()
+
+    # ----------------------------------------------------------------- index
+
+    def build(self, rebuild: bool = False, progress: bool = True) -> BuildReport:
+        report = build_index(self.settings, self.embedder, rebuild=rebuild, progress=progress)
+        self.refresh()
+        return report
+
+    def ensure_index(self, progress: bool = True) -> BuildReport | None:
+        """Build the index when there is none yet (first start of ``serve``)."""
+        if current_build(self.settings.index_dir) is None:
+            return self.build(progress=progress)
+        return None
+
+    def refresh(self) -> None:
+        """Load the current build if it is not the one in use (after a rebuild)."""
+        build = current_build(self.settings.index_dir)
+        if build is None:
+            raise IndexMissing(
+                f"Fant ingen indeks i {self.settings.index_dir}. "
+                "Bygg den med `python -m assistant index`."
+            )
+        with self._lock:
+            if build == self._build and self._searcher is not None:
+                return
+            index = load_index(self.settings.index_dir, self.settings)
+            self._searcher = Searcher(index, self.embedder, self.settings.search)
+            self._build = build
+            self._cache.clear()
+
+    @property
+    def searcher(self) -> Searcher:
+        self.refresh()
+        assert self._searcher is not None
+        return self._searcher
+
+    @property
+    def index(self) -> Index:
+        return self.searcher.index
+
+    # ----------------------------------------------------------------- questions
+
+    def ask(self, question: str, mode: str | None = None, filters: Filters = PUBLIC) -> Answer:
+        """An extractive answer with citations; never raises for odd questions."""
+        question = normalize_question(question)
+        if not question:
+            return Answer(question="", answer=EMPTY_QUESTION, found=False)
+        searcher = self.searcher
+        mode = mode or self.settings.search.mode
+        key = (question.lower(), mode, filters)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        query_vector = searcher.embed_query(question)
+        hits = searcher.search(question, k=self.settings.search.top_k, mode=mode,
+                               filters=filters, query_vector=query_vector)
+        answer = compose_answer(question, hits, query_vector, self.embedder,
+                                self.settings.search, mode)
+        with self._lock:
+            self._cache[key] = answer
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return answer
+
+    def search(self, query: str, k: int = 20, mode: str | None = None,
+               filters: Filters = PUBLIC) -> SearchResult:
+        query = normalize_question(query)
+        mode = mode or self.settings.search.mode
+        return SearchResult(query, mode, self.searcher.search(query, k=k, mode=mode, filters=filters))
