@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Gjør NorQuAD (SQuAD-format JSON) om til en korpusmappe og en gullfil for evalueringen.
+
+Tynt kommandolinjeskall over :mod:`assistant.norquad`; all logikk ligger der.
+Kjør fra rotmappen i repoet: ``python scripts/norquad_to_corpus.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+# Use the package next to this script, installed or not.
+_ROOT = Path(__file__).resolve().parent.parent
+if (_ROOT / "assistant" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from assistant.norquad import NorquadError, convert  # noqa: E402
+
+DEFAULT_INPUT = _ROOT.parent / "shared" / "data" / "norquad" / "validation.json"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class _NorwegianHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix="bruk: " if prefix is None else prefix)
+
+
+DESCRIPTION = """\
+Gjør NorQuAD (SQuAD-format JSON) om til en korpusmappe og en gullfil.
+
+Hver unike kontekst blir ett dokument, norquad-<10 første heks-sifre av SHA-1
+av teksten>.txt, med metadatafilen <id>.meta.toml ved siden av (tittelen er
+kontekstens første linje). Hvert spørsmål blir én linje i gullfilen (JSONL) med
+«question», «doc» og «answer», uten «evidence»: hele konteksten er det relevante
+dokumentet. Id-ene avhenger bare av teksten, så nye kjøringer gir de samme filene."""
+
+EPILOG = """\
+avslutningskoder:
+  0  korpus og gullfil er skrevet
+  1  inndata kunne ikke leses eller utdata kunne ikke skrives
+  2  feil i argumentene"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: feil: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="norquad_to_corpus.py",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=_NorwegianHelpFormatter,
+        add_help=False,
+    )
+    parser._optionals.title = "valg"
+    parser.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
+    parser.add_argument(
+        "--input",
+        metavar="FIL",
+        type=Path,
+        default=DEFAULT_INPUT,
+        help="NorQuAD-filen som leses (standard: ../shared/data/norquad/validation.json "
+        "fra rotmappen i repoet)",
+    )
+    parser.add_argument(
+        "--corpus", metavar="MAPPE", type=Path, required=True,
+        help="mappen dokumentene skrives til (opprettes om nødvendig)",
+    )
+    parser.add_argument(
+        "--gold", metavar="FIL", type=Path, required=True,
+        help="gullfilen (JSONL) som skrives",
+    )
+    parser.add_argument(
+        "--limit", metavar="N", type=int,
+        help="ta bare med de N første spørsmålene (og kontekstene deres)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 0:
+        parser.error("--limit må være 0 eller et positivt heltall")
+    try:
+        report = convert(args.input, args.corpus, args.gold, limit=args.limit)
+    except NorquadError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"Kunne ikke skrive {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{report.summary()} (korpus: {args.corpus}, gullfil: {args.gold})")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
