@@ -79,7 +79,8 @@ def drop_repeated_lines(pages: list[str], min_share: float = 0.6) -> list[str]:
     counts: Counter[str] = Counter()
     for page in pages:
         lines = [line for line in page.split("\n") if line.strip()]
-        edge = set(key(line) for line in lines[:2] + lines[-2:])
+        depth = 2 if len(lines) > 4 else 1
+        edge = set(key(line) for line in lines[:depth] + lines[-depth:])
         counts.update(edge)
     running = {k for k, n in counts.items() if n >= max(2, min_share * len(pages)) and k}
     cleaned = []
