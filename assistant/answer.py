@@ -24,8 +24,11 @@ NOT_FOUND = (
 EMPTY_QUESTION = (
     "Skriv et spørsmål, for eksempel «Hvor mange kommuner er med i Osloregionen?»"
 )
-#: How much a sentence's share of the question's words adds to its cosine similarity.
-LEXICAL_WEIGHT = 0.15
+#: How much a sentence's (IDF-weighted) share of the question's words adds to its cosine.
+LEXICAL_WEIGHT = 0.3
+#: Headings and one-word lines rarely answer anything, however similar they look.
+SHORT_SENTENCE_WORDS = 3
+SHORT_SENTENCE_PENALTY = 0.05
 MAX_SENTENCES_SCORED = 64
 
 _BULLET = re.compile(r"^[•–\-*]\s*")
@@ -84,11 +87,21 @@ def _matches(term: str, sentence_terms: set[str]) -> bool:
     return len(term) >= 5 and any(t.endswith(term) for t in sentence_terms)
 
 
-def lexical_overlap(question_terms: list[str], sentence: str) -> float:
+def lexical_overlap(question_terms: list[str], sentence: str, idf=None) -> float:
+    """The share of the question's terms found in the sentence, weighted by rarity."""
     if not question_terms:
         return 0.0
+    weights = [idf(t) if idf else 1.0 for t in question_terms]
+    total = sum(weights)
+    if total <= 0:
+        return 0.0
     terms = set(analyze(sentence))
-    return sum(_matches(t, terms) for t in question_terms) / len(question_terms)
+    return sum(w for t, w in zip(question_terms, weights) if _matches(t, terms)) / total
+
+
+def sentence_score(cosine: float, overlap: float, sentence: str) -> float:
+    short = len(sentence.split()) < SHORT_SENTENCE_WORDS
+    return cosine + LEXICAL_WEIGHT * overlap - (SHORT_SENTENCE_PENALTY if short else 0.0)
 
 
 def is_relevant(hits: list[Hit], mode: str, config: SearchConfig) -> bool:
@@ -106,6 +119,7 @@ def compose_answer(
     embedder,
     config: SearchConfig = SearchConfig(),
     mode: str = "hybrid",
+    idf=None,
 ) -> Answer:
     """Pick the answering sentence of each top passage and build numbered citations."""
     if not is_relevant(hits, mode, config):
@@ -123,7 +137,8 @@ def compose_answer(
         query_vector = embedder.encode_queries([question])[0]
     cosine = embedder.encode_passages(texts) @ query_vector if texts else np.zeros(0)
     scores = {
-        (h, s): float(cosine[i]) + LEXICAL_WEIGHT * lexical_overlap(question_terms, texts[i])
+        (h, s): sentence_score(float(cosine[i]), lexical_overlap(question_terms, texts[i], idf),
+                               quote(texts[i]))
         for i, (h, s) in enumerate(candidates)
     }
 

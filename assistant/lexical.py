@@ -49,6 +49,15 @@ class LexicalIndex:
     def __init__(self, retriever):
         self.retriever = retriever
         self.vocab = retriever.vocab_dict
+        indptr = np.asarray(retriever.scores["indptr"])
+        self.n_docs = int(retriever.scores["num_docs"])
+        self.doc_freq = np.diff(indptr)  # chunks containing each term (CSC columns = terms)
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency; unknown terms count as the rarest."""
+        position = self.vocab.get(term)
+        df = int(self.doc_freq[position]) if position is not None else 0
+        return float(np.log(1 + (self.n_docs - df + 0.5) / (df + 0.5)))
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> "LexicalIndex":

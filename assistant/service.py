@@ -101,7 +101,7 @@ class Assistant:
         hits = searcher.search(question, k=self.settings.search.top_k, mode=mode,
                                filters=filters, query_vector=query_vector)
         answer = compose_answer(question, hits, query_vector, self.embedder,
-                                self.settings.search, mode)
+                                self.settings.search, mode, idf=searcher.index.lexical.idf)
         with self._lock:
             self._cache[key] = answer
             if len(self._cache) > CACHE_SIZE:

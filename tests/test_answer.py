@@ -1,0 +1,86 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.answer import EMPTY_QUESTION, NOT_FOUND, quote
+from assistant.config import Settings
+from assistant.service import Assistant
+from tests.pdfs import make_pdf
+
+GOLD = Path(__file__).parent / "data" / "osloregionen-dev.jsonl"
+SEED = "osloregionen-gront-landtransportprogram"
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+@pytest.mark.parametrize("gold", [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines()],
+                         ids=lambda g: g["question"])
+def test_gold_evidence_is_in_a_top3_passage(seed_assistant, gold):
+    hits = seed_assistant.searcher.search(gold["question"], k=3, mode="hybrid")
+    passages = [squash(h.chunk.text) for h in hits if h.chunk.doc_id == gold["doc"]]
+    assert any(squash(gold["evidence"]) in p for p in passages), [h.chunk.text[:80] for h in hits]
+
+
+def test_member_question_cites_the_presentation_with_64_kommuner(seed_assistant):
+    answer = seed_assistant.ask("Hvor mange kommuner er med i Osloregionen?")
+    assert answer.found
+    first = answer.citations[0]
+    assert first.doc_id == SEED and "64 kommuner" in first.text
+    assert first.title == "Osloregionen – Grønt Landtransportprogram" and first.year == 2022
+    assert "64 kommuner" in answer.answer and answer.answer.endswith("[1]")
+    start, end = first.highlights[0]
+    assert "64 kommuner" in first.text[start:end]
+
+
+def test_answer_text_is_only_quoted_sentences(seed_assistant):
+    answer = seed_assistant.ask("Når ble Osloregionen etablert?")
+    assert answer.found
+    for sentence, n in answer.quotes:
+        citation = answer.citations[n - 1]
+        assert sentence in " ".join(citation.text.split())
+    assert "2004" in answer.answer
+
+
+def test_unrelated_question_is_not_found(seed_assistant):
+    for question in ["Hvordan baker jeg surdeigsbrød?", "Hvem vant fotball-VM i 1998?"]:
+        answer = seed_assistant.ask(question)
+        assert not answer.found, answer
+        assert answer.answer == NOT_FOUND and answer.citations == ()
+        assert "Osloregionen" in answer.answer
+
+
+def test_empty_and_huge_questions(seed_assistant):
+    for empty in ["", "   \n\t "]:
+        answer = seed_assistant.ask(empty)
+        assert answer.answer == EMPTY_QUESTION and not answer.found
+    huge = "Hvor mange kommuner er med i Osloregionen? " + "blablabla " * 1000
+    assert len(huge) > 10_000
+    answer = seed_assistant.ask(huge)
+    assert answer.question and len(answer.question) <= 1000
+
+
+def test_pdf_question_about_page_two_cites_page_two(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_pdf(corpus / "samferdsel.pdf", [
+        "Kapittel 1: Jernbane\nRegionen vil ha flere togavganger mellom Oslo og Drammen.\n"
+        "Dobbeltspor gir kortere reisetid for pendlere.",
+        "Kapittel 2: Havner\nOslo havn skal få landstrøm til cruiseskip innen 2026.\n"
+        "Det reduserer utslippene fra skip som ligger ved kai.",
+        "Kapittel 3: Sykkel\nKommunene bygger sammenhengende sykkelveier langs hovedvegene.\n"
+        "Målet er at flere sykler til jobb.",
+    ])
+    (corpus / "samferdsel.meta.toml").write_text(
+        'title = "Samferdselsplan"\nyear = 2024\nurl = "https://example.org/samferdsel.pdf"\n',
+        encoding="utf-8")
+    assistant = Assistant(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    assistant.build(progress=False)
+    answer = assistant.ask("Når får cruiseskipene landstrøm i havna?")
+    assert answer.found
+    first = answer.citations[0]
+    assert first.page == 2
+    assert first.url == "https://example.org/samferdsel.pdf#page=2"
+    assert "landstrøm" in first.text[first.highlights[0][0]:first.highlights[0][1]]

@@ -1,0 +1,82 @@
+from pathlib import Path
+
+from assistant.chunking import chunk_document, split_sentences
+from assistant.config import ChunkConfig
+from assistant.documents import Document, DocumentMeta, Page
+
+
+def sentences(text):
+    return [text[s.start : s.end] for s in split_sentences(text)]
+
+
+def test_norwegian_abbreviations_do_not_end_sentences():
+    text = ("Regionen har bl.a. 64 kommuner, f.eks. Asker og Bærum. Det bor ca. 2,3 mill. "
+            "mennesker der, jf. tall fra SSB. Se nr. 5 i listen.")
+    assert sentences(text) == [
+        "Regionen har bl.a. 64 kommuner, f.eks. Asker og Bærum.",
+        "Det bor ca. 2,3 mill. mennesker der, jf. tall fra SSB.",
+        "Se nr. 5 i listen.",
+    ]
+
+
+def test_slide_bullets_are_units_and_wrapped_lines_stay_together():
+    text = ("• Etablert i 2004\n\n• Omdannet til interkommunalt politisk råd\n28. oktober 2020\n\n"
+            "– Samarbeidsavtale som er vedtatt i alle\nkommunestyrer.")
+    assert sentences(text) == [
+        "• Etablert i 2004",
+        "• Omdannet til interkommunalt politisk råd\n28. oktober 2020",
+        "– Samarbeidsavtale som er vedtatt i alle\nkommunestyrer.",
+    ]
+
+
+def document(pages):
+    return Document(
+        doc_id="doc",
+        path=Path("doc.txt"),
+        kind="txt",
+        meta=DocumentMeta(title="Doc"),
+        pages=tuple(Page(i + 1, t) for i, t in enumerate(pages)),
+        content_hash="x",
+    )
+
+
+def test_chunks_respect_budget_overlap_and_offsets(embedder):
+    sentence = "Osloregionen arbeider for mer godstransport på sjø og bane i hele regionen."
+    text = " ".join(f"{sentence[:-1]} nummer {i}." for i in range(40))
+    config = ChunkConfig(max_tokens=80, overlap_tokens=25, min_tokens=10)
+    chunks = chunk_document(document([text]), embedder.count_tokens, config)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        assert embedder.count_tokens([chunk.text])[0] <= config.max_tokens + 5
+        assert text[chunk.char_start : chunk.char_end] == chunk.text
+        for page, p0, p1, c0, c1 in chunk.sentences:
+            assert text[p0:p1] == chunk.text[c0:c1]
+    # consecutive chunks overlap by whole sentences
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.char_start < a.char_end
+        assert b.sentence_texts()[0] in a.sentence_texts()
+
+
+def test_chunks_keep_pages_and_break_at_pages(embedder):
+    pages = ["Første side handler om jernbane. " * 5, "Andre side handler om havner. " * 5,
+             "Tredje side handler om lading. " * 5]
+    chunks = chunk_document(document(pages), embedder.count_tokens,
+                            ChunkConfig(max_tokens=200, overlap_tokens=20, min_tokens=20))
+    assert [(c.page_start, c.page_end) for c in chunks] == [(1, 1), (2, 2), (3, 3)]
+    assert "havner" in chunks[1].text and "jernbane" not in chunks[1].text
+
+
+def test_long_sentence_without_punctuation_is_split(embedder):
+    text = " ".join(["transportkorridor"] * 400)
+    chunks = chunk_document(document([text]), embedder.count_tokens, ChunkConfig(max_tokens=100))
+    assert len(chunks) >= 4
+    assert all(c.n_tokens <= 100 for c in chunks)
+
+
+def test_small_pages_are_packed_together(embedder):
+    pages = ["• Etablert i 2004", "• 64 kommuner", "• Klima og miljø"]
+    chunks = chunk_document(document(pages), embedder.count_tokens, ChunkConfig())
+    assert len(chunks) == 1
+    assert (chunks[0].page_start, chunks[0].page_end) == (1, 3)
+    assert [s[0] for s in chunks[0].sentences] == [1, 2, 3]
+    assert chunks[0].page_of(chunks[0].text.index("64")) == 2

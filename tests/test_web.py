@@ -1,0 +1,66 @@
+import socket
+
+import pytest
+
+from assistant.answer import Answer, Citation
+from assistant.web import answer_html, create_app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(seed_assistant):
+    app = create_app(seed_assistant)
+    app.queue()
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+def test_ask_endpoint_over_http_returns_answer_with_citations(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    result = client.predict("Hvor mange kommuner er med i Osloregionen?", "hybrid", api_name="/ask")
+    assert result["found"] is True
+    assert "64 kommuner" in result["answer"]
+    citation = result["citations"][0]
+    assert set(citation) >= {"n", "doc_id", "title", "year", "page", "url", "text"}
+    assert citation["doc_id"] == "osloregionen-gront-landtransportprogram"
+    assert citation["n"] == 1 and citation["year"] == 2022
+
+
+def test_ask_endpoint_handles_empty_question(server):
+    from gradio_client import Client
+
+    result = Client(server, verbose=False).predict("  ", "hybrid", api_name="/ask")
+    assert result["found"] is False and "Skriv et spørsmål" in result["answer"]
+
+
+def test_page_is_norwegian_and_binds_loopback(server):
+    import urllib.request
+
+    page = urllib.request.urlopen(server, timeout=10).read().decode("utf-8")
+    assert "Osloregionen-assistenten" in page
+    assert server.startswith("http://127.0.0.1:")
+
+
+def test_document_text_is_escaped_and_sentence_marked():
+    text = 'Før. <script>alert("x")</script> er farlig. Etter.'
+    start = text.index("<script>")
+    citation = Citation(n=1, doc_id="d", title="<b>Tittel</b>", year=2020, page=3,
+                        url="https://example.org/d.pdf#page=3", text=text,
+                        highlights=((start, start + 40),))
+    answer = Answer(question="q", answer="a [1]", citations=(citation,), found=True,
+                    quotes=(('<script>alert("x")</script>', 1),))
+    rendered = answer_html(answer)
+    assert "<script>" not in rendered and "<b>Tittel</b>" not in rendered
+    assert "&lt;script&gt;" in rendered and "&lt;b&gt;Tittel&lt;/b&gt;" in rendered
+    assert "<mark>&lt;script&gt;" in rendered
+    assert 'href="https://example.org/d.pdf#page=3"' in rendered
+    assert "side 3" in rendered
