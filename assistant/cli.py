@@ -77,6 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", choices=MODES, help="søkemodus: " + ", ".join(
         f"{m} ({label})" for m, label in MODE_LABELS.items()) + "; standard er hybrid")
 
+    evaluate = commands.add_parser(
+        "eval", help="mål søkekvaliteten mot gullspørsmål",
+        description="Bygg (eller gjenbruk) en indeks for korpusmappen og mål Recall@1/5/10, "
+                    "MRR@10 og nDCG@10 for hver søkemodus over spørsmålene i gullfilen. "
+                    "Uten --index legges evalueringsindeksen i brukerens hurtigbuffer, så "
+                    "produktindeksen i index/ blir ikke berørt.",
+        epilog=EPILOG, formatter_class=HelpFormatter)
+    _common(evaluate)
+    evaluate.add_argument("--gold", type=Path, required=True, metavar="FIL",
+                          help="gullspørsmål som JSONL: question, doc, evidence (valgfri)")
+    evaluate.add_argument("--mode", choices=[*MODES, "all"], default="all",
+                          help="hvilken søkemodus som skal måles (standard: all)")
+    evaluate.add_argument("--json", action="store_true",
+                          help='skriv resultatet som JSON: {"modes": {modus: {...}}}')
+
     serve = commands.add_parser("serve", help="start nettprateassistenten (Gradio)",
                                 description="Start nettgrensesnittet. Bygger indeksen først hvis "
                                             "den ikke finnes.",
@@ -87,8 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def eval_index_dir(corpus_dir: Path) -> Path:
+    """A separate index per evaluated corpus, so evaluating never replaces ``index/``."""
+    import hashlib
+
+    from .config import user_cache_dir
+
+    key = hashlib.sha256(str(corpus_dir.resolve()).encode()).hexdigest()[:12]
+    return user_cache_dir() / "eval-index" / f"{corpus_dir.resolve().name}-{key}"
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
+    if args.command == "eval" and getattr(args, "index", None) is None:
+        corpus = getattr(args, "corpus", None) or settings.corpus_dir
+        settings = settings.with_(index_dir=eval_index_dir(corpus))
     model = settings.model
     if getattr(args, "model", None):
         model = ModelConfig(name=args.model, query_prompt=model.query_prompt,
@@ -133,6 +161,23 @@ def print_answer(answer, out=sys.stdout) -> None:
         print("\nSvaret er utdrag fra dokumentene, ikke generert tekst.", file=out)
 
 
+def run_eval(assistant, args: argparse.Namespace, progress: bool) -> int:
+    from .evaluation import GoldError, evaluate, format_table, load_gold
+
+    try:
+        gold = load_gold(args.gold)
+    except (GoldError, OSError) as exc:
+        print(f"Kan ikke lese gullfilen: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    modes = MODES if args.mode == "all" else (args.mode,)
+    result = evaluate(assistant.searcher, gold, modes=modes, progress=progress)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(format_table(result))
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     from .index import IndexProblem
     from .service import Assistant
@@ -161,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print_answer(answer)
             return EXIT_OK
+        if args.command == "eval":
+            return run_eval(assistant, args, progress)
         if args.command == "serve":
             from .web import serve
 
