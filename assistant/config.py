@@ -70,6 +70,8 @@ class SearchConfig:
     mode: str = "hybrid"
     #: Candidates taken from each of dense and lexical search before fusion.
     candidates: int = 100
+    #: How hybrid search combines dense and BM25 scores ("minmax" or "rrf"); tuned on NorQuAD.
+    fusion: str = "minmax"
     #: Weight of the dense score in hybrid fusion (the rest is BM25); tuned on NorQuAD.
     hybrid_weight: float = 0.5
     #: Dense cosine similarity below which nothing is considered relevant.

@@ -56,6 +56,28 @@ class Filters:
 PUBLIC = Filters()
 
 
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1-based rank of each value, highest first; zero scores rank last."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, method: str, weight: float,
+         rrf_k: int = 60) -> np.ndarray:
+    """One score per candidate from its dense and lexical scores.
+
+    ``minmax``: weighted sum of the scores scaled to [0, 1] within the candidates.
+    ``rrf``: weighted reciprocal rank fusion, ``w/(k + rank)``; a candidate without
+    lexical match gets no lexical share.
+    """
+    if method == "rrf":
+        lexical_share = np.where(lexical > 0, 1.0 / (rrf_k + _ranks(lexical)), 0.0)
+        return weight / (rrf_k + _ranks(dense)) + (1 - weight) * lexical_share
+    return weight * _minmax(dense) + (1 - weight) * _minmax(lexical)
+
+
 def _minmax(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return values
@@ -156,8 +178,8 @@ class Searcher:
                 dense[i] = float(s)
             dense_values = np.array([dense[i] for i in ids])
             lexical_values = lexical_all[ids]
-            weight = self.config.hybrid_weight
-            scores = weight * _minmax(dense_values) + (1 - weight) * _minmax(lexical_values)
+            scores = fuse(dense_values, lexical_values, self.config.fusion,
+                          self.config.hybrid_weight)
 
         order = np.argsort(-np.asarray(scores), kind="stable")[:k]
         hits = []
