@@ -73,7 +73,7 @@ class SearchConfig:
     #: How hybrid search combines dense and BM25 scores ("minmax" or "rrf"); tuned on NorQuAD.
     fusion: str = "minmax"
     #: Weight of the dense score in hybrid fusion (the rest is BM25); tuned on NorQuAD.
-    hybrid_weight: float = 0.5
+    hybrid_weight: float = 0.6
     #: Dense cosine similarity below which nothing is considered relevant.
     min_dense_score: float = 0.80
     #: Passages whose sentences compete to be quoted as the answer.

@@ -7,9 +7,11 @@ in an answer is the app's own (citation numbers, the highlighted sentence, links
 from __future__ import annotations
 
 import html
+import re
 
 from .answer import Answer, Citation
-from .search import MODE_LABELS, PUBLIC
+from .lexical import analyze
+from .search import MODE_LABELS, MODES, PUBLIC, Filters, Hit
 from .service import Assistant
 
 TITLE = "Osloregionen-assistenten"
@@ -74,6 +76,48 @@ def answer_html(answer: Answer) -> str:
     return f"<p>{quotes}</p><p><strong>Kilder</strong></p>{sources}"
 
 
+def reference(hit: Hit) -> str:
+    """A citation a staff member can paste: title, publisher, year, page, link."""
+    meta = hit.document.meta
+    page = hit.chunk.page_of(hit.chunk.sentences[0][3]) if hit.chunk.sentences else hit.chunk.page_start
+    parts = [meta.title, meta.publisher, str(meta.year) if meta.year else "", f"s. {page}",
+             hit.document.link(page)]
+    return ", ".join(p for p in parts if p)
+
+
+def highlight_terms(text: str, query: str) -> str:
+    """``text`` escaped, with the words that match the query's terms in ``<mark>``."""
+    terms = set(analyze(query))
+    parts, position = [], 0
+    for match in re.finditer(r"\w+", text):
+        stems = analyze(match.group(0))
+        if stems and stems[0] in terms:
+            parts.append(html.escape(text[position:match.start()]))
+            parts.append(f"<mark>{html.escape(match.group(0))}</mark>")
+            position = match.end()
+    parts.append(html.escape(text[position:]))
+    return "".join(parts)
+
+
+def hits_html(query: str, hits: list[Hit]) -> str:
+    if not query.strip():
+        return "<p>Skriv inn et søk.</p>"
+    if not hits:
+        return "<p>Ingen treff.</p>"
+    rows = []
+    for hit in hits:
+        meta = hit.document.meta
+        year = f" ({meta.year})" if meta.year else ""
+        pages = (f"side {hit.chunk.page_start}" if hit.chunk.page_start == hit.chunk.page_end
+                 else f"side {hit.chunk.page_start}–{hit.chunk.page_end}")
+        rows.append(
+            f'<div class="treff"><strong>{hit.rank}. {html.escape(meta.title)}{year}</strong>, '
+            f"{pages}<blockquote>{highlight_terms(hit.chunk.text, query)}</blockquote>"
+            f'<code class="referanse">{html.escape(reference(hit))}</code></div>'
+        )
+    return f"<p>{len(hits)} treff</p>" + "".join(rows)
+
+
 # --------------------------------------------------------------------------- app
 
 
@@ -104,6 +148,21 @@ def create_app(assistant: Assistant):
             gr.Markdown(f"*{DISCLAIMER}*", elem_id="forbehold")
             send.click(chat, [question, chatbot], [question, chatbot], api_visibility="private")
             question.submit(chat, [question, chatbot], [question, chatbot], api_visibility="private")
+        with gr.Tab("Søk i dokumentene"):
+            with gr.Row():
+                query = gr.Textbox(label="Søk", placeholder="Ord, navn eller setning …",
+                                   elem_id="sok", scale=4)
+                mode = gr.Radio([(MODE_LABELS[m], m) for m in MODES], value="hybrid",
+                                label="Søkemåte", elem_id="sokemodus", scale=2)
+            search_button = gr.Button("Søk", variant="primary", elem_id="sok-knapp")
+            results = gr.HTML(elem_id="treffliste")
+
+            def staff_search(text: str, chosen_mode: str) -> str:
+                found = assistant.search(text or "", k=25, mode=chosen_mode or None, filters=PUBLIC)
+                return hits_html(found.query, found.hits)
+
+            search_button.click(staff_search, [query, mode], results, api_visibility="private")
+            query.submit(staff_search, [query, mode], results, api_visibility="private")
         gr.api(ask_api, api_name="ask")
     return app
 

@@ -1,0 +1,90 @@
+"""The command line as a user runs it: a real process, real model, real index."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.pdfs import make_pdf
+
+SEED = "osloregionen-gront-landtransportprogram"
+
+
+@pytest.fixture(scope="module")
+def env(e5_model_dir):
+    """The environment of a user whose model cache already holds the exported model."""
+    return {**os.environ, "ASSISTANT_CACHE_DIR": str(e5_model_dir.parents[1])}
+
+
+def run(env, *args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_ask_json_cites_the_presentation(seed_assistant, env):
+    settings = seed_assistant.settings
+    result = run(env, "ask", "Hvor mange kommuner er med i Osloregionen?", "--json",
+                 "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["question"] == "Hvor mange kommuner er med i Osloregionen?"
+    assert answer["found"] is True
+    citation = answer["citations"][0]
+    assert citation["doc_id"] == SEED and "64 kommuner" in citation["text"]
+    assert {"n", "doc_id", "title", "year", "page", "url", "text"} <= set(citation)
+
+
+def test_plain_ask_is_readable_and_empty_question_is_friendly(seed_assistant, env):
+    settings = seed_assistant.settings
+    common = ["--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]
+    result = run(env, "ask", "Hva er det høyeste organet i Osloregionen?", *common)
+    assert result.returncode == 0
+    assert "Representantskapet" in result.stdout and "Kilder:" in result.stdout
+    assert "[1] Osloregionen – Grønt Landtransportprogram (2022), side" in result.stdout
+    empty = run(env, "ask", "   ", *common)
+    assert empty.returncode == 0 and "Skriv et spørsmål" in empty.stdout
+    assert "Traceback" not in empty.stderr
+
+
+def test_index_reports_skipped_files_and_exit_code(tmp_path, env):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_pdf(corpus / "plan.pdf", ["Regionen planlegger flere ladestasjoner for lastebiler."])
+    (corpus / "tom.pdf").write_bytes(b"")
+    result = run(env, "index", "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--quiet")
+    assert result.returncode == 4, result.stderr
+    assert "tom.pdf" in result.stdout and "filen er tom" in result.stdout
+    assert "plan" in result.stdout
+    ok = run(env, "ask", "ladestasjoner for lastebiler", "--json", "--corpus", str(corpus),
+             "--index", str(tmp_path / "index"))
+    assert json.loads(ok.stdout)["citations"][0]["doc_id"] == "plan"
+
+
+def test_missing_corpus_and_damaged_index_are_one_line_errors(seed_assistant, tmp_path, env):
+    missing = run(env, "ask", "Hei?", "--corpus", str(tmp_path / "finnes-ikke"),
+                  "--index", str(tmp_path / "ingen-indeks"))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "finnes-ikke" in missing.stderr
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_assistant.settings.index_dir, index, symlinks=True)
+    (index / "current" / "vectors.faiss").write_bytes(b"skadet")
+    damaged = run(env, "ask", "Hei?", "--index", str(index),
+                  "--corpus", str(seed_assistant.settings.corpus_dir))
+    assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
+    assert "index --rebuild" in damaged.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["index"], ["ask"], ["serve"], ["eval"]])
+def test_help_is_norwegian_for_every_command(command, capsys):
+    from assistant.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert "Avslutningskoder" in out
+    assert not command or ("--corpus" in out and "--index" in out)
