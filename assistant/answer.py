@@ -62,6 +62,8 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     found: bool = False
     quotes: tuple[tuple[str, int], ...] = field(default=(), repr=False)  # (sentence, citation n)
+    #: What was searched for: the question, or for a follow-up the question with its context.
+    searched_for: str = ""
 
     def to_json(self) -> dict:
         return {

@@ -1,4 +1,4 @@
-"""Command line: ``python -m assistant index | ask | serve | eval``.
+"""Command line: ``python -m assistant index | ask | serve | eval | report``.
 
 A thin layer over :class:`assistant.service.Assistant`: it parses flags into
 :class:`~assistant.config.Settings`, calls one method and prints the result. Errors the
@@ -92,6 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true",
                           help='skriv resultatet som JSON: {"modes": {modus: {...}}}')
 
+    report = commands.add_parser(
+        "report", help="vis tilbakemeldinger og spørsmål som ikke fikk svar",
+        description="Vis antall 👍 og 👎 fra nettprateassistenten, de vanligste spørsmålene "
+                    "dokumentene ikke hadde svar på, og de siste kommentarene. Leser "
+                    "feedback.sqlite3 i indeksmappen uten å laste språkmodellen. "
+                    "Fødselsnumre, e-postadresser og telefonnumre er fjernet før lagring.",
+        epilog=EPILOG, formatter_class=HelpFormatter)
+    report.add_argument("--index", type=Path, metavar="MAPPE",
+                        help="mappen der indeksen og feedback.sqlite3 ligger (standard: index/)")
+    report.add_argument("--json", action="store_true",
+                        help="skriv rapporten som JSON: answers, unanswered, feedback, "
+                             "top_unanswered, recent_comments")
+    report.add_argument("--limit", type=positive_int, default=20, metavar="ANTALL",
+                        help="hvor mange spørsmål uten svar som vises (standard: 20)")
+
     serve = commands.add_parser("serve", help="start nettprateassistenten (Gradio)",
                                 description="Start nettgrensesnittet. Bygger indeksen først hvis "
                                             "den ikke finnes.",
@@ -99,7 +114,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="adressen serveren lytter på (standard: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="porten serveren lytter på (standard: 7860)")
+    serve.add_argument("--staff-credentials", type=Path, metavar="FIL",
+                       help="fil med «navn:passord» per linje for ansattes innlogging til interne "
+                            "dokumenter (eller miljøvariabelen ASSISTANT_STAFF_CREDENTIALS); uten "
+                            "dette vises ingen interne dokumenter")
     return parser
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"må være et positivt heltall, ikke «{text}»")
+    return value
 
 
 def eval_index_dir(corpus_dir: Path) -> Path:
@@ -178,7 +207,57 @@ def run_eval(assistant, args: argparse.Namespace, progress: bool) -> int:
     return EXIT_OK
 
 
+def print_feedback_report(report, out=sys.stdout) -> None:
+    print("Tilbakemeldinger:", file=out)
+    for label, value in (("svar gitt", report.answers), ("uten svar", report.unanswered),
+                         ("nyttig (👍)", report.up), ("ikke nyttig (👎)", report.down),
+                         ("med kommentar", report.with_comment)):
+        print(f"  {label:<17} {value:>6}", file=out)
+    print("\nDe vanligste spørsmålene uten svar:", file=out)
+    for item in report.top_unanswered:
+        print(f"  {item.count:>6}  {item.question}", file=out)
+    if not report.top_unanswered:
+        print("  (ingen)", file=out)
+    print("\nSiste kommentarer:", file=out)
+    for c in report.recent_comments:
+        thumb = "👍" if c.rating == "up" else "👎"
+        when = c.created[:16].replace("T", " ")
+        print(f"  {when} UTC  {thumb}  «{' '.join(c.comment.split())}»  "
+              f"(spørsmål: «{c.question}»)", file=out)
+    if not report.recent_comments:
+        print("  (ingen)", file=out)
+
+
+def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Read the feedback database only: no model and no index, so it is quick and safe to run."""
+    import sqlite3
+
+    from .feedback import FILENAME, FeedbackStore, Report
+
+    path = settings.index_dir / FILENAME
+    if not path.is_file():
+        message = f"Ingen tilbakemeldinger ennå: fant ikke {path}."
+        if args.json:  # stdout stays valid JSON for scripts
+            print(message, file=sys.stderr)
+            print(json.dumps(Report().to_json(), ensure_ascii=False, indent=2))
+        else:
+            print(message)
+        return EXIT_OK
+    try:
+        report = FeedbackStore(path).report(limit=args.limit)
+    except sqlite3.Error as exc:
+        print(f"Kan ikke lese tilbakemeldingene i {path}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print_feedback_report(report)
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.command == "report":  # before the Assistant: the report never loads the model
+        return run_report(args, settings_from_args(args))
     from .index import IndexProblem
     from .service import Assistant
 
@@ -209,9 +288,16 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "eval":
             return run_eval(assistant, args, progress)
         if args.command == "serve":
-            from .web import serve
+            from .server import serve
+            from .staff import CredentialsError, StaffAccounts
 
-            serve(assistant)
+            try:
+                staff = StaffAccounts.load(args.staff_credentials)
+            except CredentialsError as exc:
+                print(str(exc), file=sys.stderr)
+                return EXIT_ERROR
+            assistant.refresh()
+            serve(assistant, staff)
             return EXIT_OK
     except IndexProblem as exc:
         print(str(exc), file=sys.stderr)

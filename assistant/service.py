@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 from .answer import EMPTY_QUESTION, Answer, compose_answer
 from .config import Settings
+from .conversation import contextualize
 from .embedding import Embedder
+from .feedback import FILENAME as FEEDBACK_FILE, FeedbackStore
 from .index import BuildReport, Index, IndexMissing, build_index, current_build, load_index
 from .search import MAX_QUESTION_CHARS, PUBLIC, Filters, Hit, Searcher
 
@@ -82,13 +85,25 @@ class Assistant:
     def index(self) -> Index:
         return self.searcher.index
 
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """👍/👎 and unanswered questions, in the index folder but outside the builds a
+        rebuild swaps (see :mod:`assistant.feedback`); made on first use, once."""
+        return FeedbackStore(self.settings.index_dir / FEEDBACK_FILE)
+
     # ----------------------------------------------------------------- questions
 
-    def ask(self, question: str, mode: str | None = None, filters: Filters = PUBLIC) -> Answer:
-        """An extractive answer with citations; never raises for odd questions."""
-        question = normalize_question(question)
-        if not question:
+    def ask(self, question: str, mode: str | None = None, filters: Filters = PUBLIC,
+            context: str | None = None) -> Answer:
+        """An extractive answer with citations; never raises for odd questions.
+
+        ``context`` is what the previous turn searched for: a follow-up such as
+        "Når kom den?" is searched together with it (see :mod:`assistant.conversation`).
+        """
+        original = normalize_question(question)
+        if not original:
             return Answer(question="", answer=EMPTY_QUESTION, found=False)
+        question = normalize_question(contextualize(original, context))
         searcher = self.searcher
         mode = mode or self.settings.search.mode
         key = (question.lower(), mode, filters)
@@ -96,7 +111,7 @@ class Assistant:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
-                return cached
+                return replace(cached, question=original, searched_for=question)
         query_vector = searcher.embed_query(question)
         hits = searcher.search(question, k=self.settings.search.top_k, mode=mode,
                                filters=filters, query_vector=query_vector)
@@ -106,7 +121,7 @@ class Assistant:
             self._cache[key] = answer
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return answer
+        return replace(answer, question=original, searched_for=question)
 
     def search(self, query: str, k: int = 20, mode: str | None = None,
                filters: Filters = PUBLIC) -> SearchResult:

@@ -1,9 +1,12 @@
 import socket
+import urllib.error
+import urllib.request
 
 import pytest
 
 from assistant.answer import Answer, Citation
-from assistant.web import answer_html, create_app
+from assistant.server import RunningServer
+from assistant.web import answer_html
 
 
 def free_port() -> int:
@@ -14,12 +17,17 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(seed_assistant):
-    app = create_app(seed_assistant)
-    app.queue()
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    app.close()
+    running = RunningServer(seed_assistant, "127.0.0.1", free_port()).start()
+    yield running.url
+    running.stop()
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def test_ask_endpoint_over_http_returns_answer_with_citations(server):
@@ -43,11 +51,25 @@ def test_ask_endpoint_handles_empty_question(server):
 
 
 def test_page_is_norwegian_and_binds_loopback(server):
-    import urllib.request
-
-    page = urllib.request.urlopen(server, timeout=10).read().decode("utf-8")
-    assert "Osloregionen-assistenten" in page
+    status, page = fetch(server)
+    assert status == 200 and "Osloregionen-assistenten" in page.decode("utf-8")
     assert server.startswith("http://127.0.0.1:")
+
+
+def test_source_route_serves_corpus_documents(server):
+    status, body = fetch(server + "kilde/osloregionen-gront-landtransportprogram")
+    assert status == 200 and "64 kommuner" in body.decode("utf-8")
+
+
+@pytest.mark.parametrize("attempt", [
+    "kilde/..%2F..%2F..%2Fetc%2Fpasswd", "kilde/%2e%2e%2fpyproject.toml", "kilde/../pyproject.toml",
+    "kilde/%2Fetc%2Fpasswd", "kilde//etc/passwd", "kilde/..", "kilde/%252e%252e%252fREADME.md",
+    "kilde/ukjent-dokument", "kilde/osloregionen-gront-landtransportprogram.meta",
+])
+def test_source_route_never_serves_files_outside_the_corpus(server, attempt):
+    status, body = fetch(server + attempt)
+    assert status == 404 or (status == 200 and b"root:" not in body and b"[project]" not in body
+                             and b"<html" in body.lower())
 
 
 def test_document_text_is_escaped_and_sentence_marked():

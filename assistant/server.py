@@ -1,0 +1,98 @@
+"""The web server: the Gradio app plus a route that serves the corpus files themselves.
+
+``/kilde/<dokument-id>`` serves the file of an indexed, public document, so a citation can
+open the PDF at its page even when the document has no public URL. Files are looked up
+by document id, never by a path from the request, and the resolved file must lie inside
+the corpus folder: ``..``, absolute paths, encoded variants and symlinks out all give 404.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+import time
+from pathlib import Path
+
+from .service import Assistant
+from .staff import StaffAccounts
+from .web import CSS, SOURCE_ROUTE, TITLE, create_app
+
+NOT_FOUND = "Fant ikke dokumentet."
+
+
+def corpus_file(assistant: Assistant, doc_id: str) -> Path | None:
+    """The file of a public document, if it exists inside the corpus folder; else None."""
+    document = assistant.index.documents.get(doc_id)
+    if document is None or document.meta.visibility != "public":
+        return None
+    root = assistant.settings.corpus_dir.resolve()
+    try:
+        path = (root / document.path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
+
+
+def create_server(assistant: Assistant, staff: StaffAccounts | None = None):
+    """A FastAPI app with the source route and the Gradio app mounted at ``/``."""
+    import gradio as gr
+    from fastapi import FastAPI
+    from fastapi.responses import FileResponse, PlainTextResponse
+
+    server = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @server.get(SOURCE_ROUTE + "/{doc_id}")
+    def source(doc_id: str):
+        path = corpus_file(assistant, doc_id)
+        if path is None:
+            return PlainTextResponse(NOT_FOUND, status_code=404)
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if media_type.startswith("text/"):
+            media_type += "; charset=utf-8"
+        return FileResponse(path, media_type=media_type,
+                            headers={"Content-Disposition": "inline",
+                                     "X-Content-Type-Options": "nosniff"})
+
+    blocks = create_app(assistant, staff)
+    blocks.queue(default_concurrency_limit=4)
+    return gr.mount_gradio_app(server, blocks, path="/", css=CSS, footer_links=["api"],
+                               show_error=False)
+
+
+class RunningServer:
+    """A server started in a background thread (tests, benchmarks); stop it with ``stop()``."""
+
+    def __init__(self, assistant: Assistant, host: str, port: int, staff: StaffAccounts | None = None):
+        import uvicorn
+
+        config = uvicorn.Config(create_server(assistant, staff), host=host, port=port,
+                                log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://{host}:{port}/"
+
+    def start(self, timeout: float = 60.0) -> "RunningServer":
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"Serveren startet ikke på {self.url}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def serve(assistant: Assistant, staff: StaffAccounts | None = None) -> None:
+    """Serve on the configured host and port (127.0.0.1:7860 by default) until stopped."""
+    import uvicorn
+
+    settings = assistant.settings
+    print(f"Osloregionen-assistenten kjører på http://{settings.host}:{settings.port}  "
+          "(stopp med Ctrl+C)", flush=True)
+    uvicorn.run(create_server(assistant, staff), host=settings.host, port=settings.port,
+                log_level="warning")
