@@ -311,7 +311,7 @@ def create_app(assistant: Assistant, staff: StaffAccounts | None = None):
         last_answer = gr.State(None)
         answer_id = gr.State(None)
         user = gr.State(None)
-        with gr.Tabs(selected="spor") as tabs:
+        with gr.Tabs(selected="spor", overflow_behavior="wrap") as tabs:
             with gr.Tab("Spør", id="spor"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
