@@ -2,8 +2,10 @@
 
 A document is one file; its id is the file stem. Metadata comes from a sidecar
 ``<stem>.meta.toml`` next to the file, falling back to the PDF's info and the file name.
-Files that cannot be read are reported by name and skipped, so one bad file never stops
-the rest of the corpus from being indexed.
+Files that cannot be read (empty, damaged, password-protected, unsupported, duplicates,
+bad sidecar) are reported by name with what was done, and skipped, so one bad file never
+stops the rest of the corpus from being indexed. Scanned pages are read with OCR
+(:mod:`assistant.ocr`); files indexed with such caveats get a :class:`Note`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import hashlib
 import logging
 import re
 import tomllib
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .textclean import clean_page_text, decode_text, drop_repeated_lines
+from .textclean import MAX_PAGE_CHARS, clean_page, decode_text, drop_repeated_lines, split_long_text
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,19 @@ class DocumentMeta:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something about a file that was indexed anyway, for the summary after indexing.
+
+    ``retry`` marks notes about missing text that a later run may be able to read (OCR
+    installed later); such documents are read again on every run instead of reused.
+    """
+
+    problem: str
+    action: str
+    retry: bool = False
+
+
+@dataclass(frozen=True)
 class Document:
     doc_id: str
     path: Path
@@ -55,10 +73,28 @@ class Document:
     meta: DocumentMeta
     pages: tuple[Page, ...]
     content_hash: str
+    notes: tuple[Note, ...] = ()
 
     @property
     def is_pdf(self) -> bool:
         return self.kind == "pdf"
+
+    @property
+    def text_hash(self) -> str:
+        """Fingerprint of the text alone: equal for the same document under two names."""
+        digest = hashlib.sha256()
+        for page in self.pages:
+            digest.update(page.text.encode("utf-8") + b"\f")
+        return digest.hexdigest()
+
+
+#: Kinds of :class:`Problem`. Only ``NOTE`` means the file was indexed.
+UNREADABLE = "unreadable"  # could not be read now (an earlier indexed version may be kept)
+UNSUPPORTED = "unsupported"
+DUPLICATE = "duplicate"
+NOTE = "note"
+
+SKIPPED = "hoppet over"
 
 
 @dataclass(frozen=True)
@@ -67,17 +103,32 @@ class Problem:
 
     path: Path
     problem: str
-    action: str = "hoppet over"
+    action: str = SKIPPED
+    kind: str = UNREADABLE
+
+    @property
+    def skipped(self) -> bool:
+        return self.kind != NOTE
 
 
 @dataclass
 class LoadResult:
     documents: list[Document] = field(default_factory=list)
+    #: Files that were not indexed.
     problems: list[Problem] = field(default_factory=list)
+    #: Files that were indexed, but not quite as they are (OCR, cut pages, missing pages).
+    notes: list[Problem] = field(default_factory=list)
+    #: Documents taken unchanged from ``known`` instead of being read again.
+    reused: list[str] = field(default_factory=list)
 
 
 class DocumentError(Exception):
     """A file cannot be read as a document; the message is Norwegian and names no path."""
+
+    def __init__(self, message: str, action: str = SKIPPED, kind: str = UNREADABLE):
+        super().__init__(message)
+        self.action = action
+        self.kind = kind
 
 
 # --------------------------------------------------------------------------- metadata
@@ -91,7 +142,7 @@ def read_sidecar(path: Path) -> dict:
     try:
         data = tomllib.loads(sidecar.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"ugyldig metadatafil {sidecar.name}: {exc}") from exc
+        raise DocumentError(f"ugyldig metadatafil {sidecar.name}: {exc}", action=FIX_SIDECAR) from exc
     return data
 
 
@@ -137,51 +188,239 @@ def build_meta(stem: str, sidecar: dict, fallback: dict) -> DocumentMeta:
 
 # --------------------------------------------------------------------------- readers
 
+#: Bump when reading or cleaning changes, so that indexes built before re-read every file.
+EXTRACTION_VERSION = "2"
+#: A PDF page with fewer word characters than this, and an image on it, is treated as scanned.
+MIN_TEXT_CHARS = 20
+FIX_SIDECAR = "hoppet over – rett opp metadatafilen"
 
-def read_text_pages(path: Path) -> tuple[list[str], dict]:
-    """A .txt/.md file; form feeds (as written by pdftotext) separate pages or slides."""
+
+@dataclass
+class Extracted:
+    """Raw page texts of a file, before cleaning, with what the reader noticed."""
+
+    pages: list[str]
+    info: dict = field(default_factory=dict)  # fallback metadata (PDF title, author, year)
+    notes: list[Note] = field(default_factory=list)
+    #: False for a text file without page breaks: its "pages" are parts cut for search.
+    real_pages: bool = True
+
+
+def describe_pages(numbers: list[int]) -> str:
+    """``[2, 3, 4, 7]`` → "side 2–4 og 7" (ranges, for one line in the summary)."""
+    ranges: list[tuple[int, int]] = []
+    for n in sorted(numbers):
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], n)
+        else:
+            ranges.append((n, n))
+    parts = [f"{a}" if a == b else f"{a}–{b}" for a, b in ranges]
+    if len(parts) > 6:
+        parts = parts[:5] + [f"{len(parts) - 5} andre"]
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " og " + parts[-1]
+    return f"side {joined}"
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", "\u00a0")
+
+
+def read_text_pages(path: Path) -> Extracted:
+    """A .txt/.md file; form feeds (as written by pdftotext) separate pages or slides.
+
+    A long text without form feeds is cut into parts at paragraph breaks, so that it is
+    indexed whole instead of being truncated like an over-long page.
+    """
     raw = path.read_bytes()
     if not raw.strip():
         raise DocumentError("filen er tom")
     text = decode_text(raw)
-    return text.split(PAGE_BREAK), {}
+    if PAGE_BREAK in text or len(text) <= MAX_PAGE_CHARS:
+        return Extracted(text.split(PAGE_BREAK))
+    parts = split_long_text(text, int(MAX_PAGE_CHARS * 0.9))
+    note = Note(f"teksten har {_count(len(text))} tegn uten sideskift",
+                f"indeksert i {len(parts)} deler («sider»)")
+    return Extracted(parts, notes=[note], real_pages=False)
 
 
-def read_pdf_pages(path: Path) -> tuple[list[str], dict]:
-    """Text of each PDF page with pypdf, plus the PDF's own title/author/year if any."""
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs a warning for every oddity of a damaged file; the summary says it once."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _open_pdf(path: Path):
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf.errors import DependencyError
 
+    reader = PdfReader(path)
+    if reader.is_encrypted:
+        try:
+            opened = reader.decrypt("")
+        except DependencyError as exc:
+            raise DocumentError(
+                "PDF-en er kryptert med AES, og Python-pakken som trengs for å åpne den, mangler",
+                action="hoppet over – installer med: pip install cryptography",
+            ) from exc
+        except Exception as exc:  # pypdf raises several types for bad crypto
+            raise DocumentError(f"PDF-en er kryptert og kan ikke åpnes ({exc})") from exc
+        if not opened:
+            raise DocumentError(
+                "PDF-en er beskyttet med passord",
+                action="hoppet over – legg inn en utgave uten passord",
+            )
+    return reader
+
+
+def _has_image(page) -> bool:
+    """Whether a PDF page draws an image (directly or in a form); when unsure, yes."""
+    try:
+        stack = [page.get("/Resources")]
+        seen = 0
+        while stack and seen < 50:
+            resources = stack.pop()
+            resources = resources.get_object() if resources is not None else None
+            if not resources or "/XObject" not in resources:
+                continue
+            for xobject in resources["/XObject"].get_object().values():
+                xobject = xobject.get_object()
+                seen += 1
+                if xobject.get("/Subtype") == "/Image":
+                    return True
+                if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
+                    stack.append(xobject["/Resources"])
+        return False
+    except Exception:
+        return True
+
+
+def _needs_ocr(text: str) -> bool:
+    return sum(ch.isalnum() for ch in text) < MIN_TEXT_CHARS
+
+
+def read_pdf_pages(path: Path, ocr: bool = True) -> Extracted:
+    """Text of each PDF page with pypdf (scanned pages with OCR), plus the PDF's own info.
+
+    A page that cannot be extracted, or a scanned page that cannot be OCR'd, becomes an
+    empty page with a note; the document's other pages are still indexed, and page numbers
+    stay those of the PDF so that ``#page=N`` links are right.
+    """
     if path.stat().st_size == 0:
         raise DocumentError("filen er tom")
-    try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
+    notes: list[Note] = []
+    with _quiet_pypdf():
+        try:
+            reader = _open_pdf(path)
+            raw_pages = list(reader.pages)
+        except DocumentError:
+            raise
+        except Exception as exc:  # pypdf raises many types for damaged files
+            raise DocumentError(
+                f"PDF-en kan ikke leses, den er trolig skadet eller avkortet ({exc})",
+                action="hoppet over – legg inn filen på nytt",
+            ) from exc
+        if not raw_pages:
+            raise DocumentError("PDF-en har ingen sider")
+        texts: list[str] = []
+        broken: list[int] = []
+        scanned: list[int] = []
+        for number, page in enumerate(raw_pages, start=1):
             try:
-                opened = reader.decrypt("")
-            except Exception as exc:  # pypdf raises several types for bad crypto
-                raise DocumentError(f"PDF-en er kryptert og kan ikke åpnes ({exc})") from exc
-            if not opened:
-                raise DocumentError("PDF-en er passordbeskyttet")
-        pages = [page.extract_text() or "" for page in reader.pages]
+                text = page.extract_text() or ""
+            except Exception:
+                text = ""
+                broken.append(number)
+            if _needs_ocr(text) and number not in broken and _has_image(page):
+                scanned.append(number)
+            texts.append(text)
+        info = _pdf_info(reader)
+    if broken:
+        notes.append(Note(f"{describe_pages(broken)} kunne ikke leses (skadet innhold)",
+                          "indeksert uten disse sidene"))
+    if scanned and ocr:
+        notes.extend(_ocr_pages(path, scanned, texts))
+    elif scanned:
+        notes.append(Note(f"{describe_pages(scanned)} har bare bilde, ikke tekst",
+                          "indeksert uten disse sidene (OCR slått av)", retry=True))
+    return Extracted(texts, info=info, notes=notes)
+
+
+def _ocr_pages(path: Path, numbers: list[int], texts: list[str]) -> list[Note]:
+    """OCR the scanned ``numbers`` into ``texts``; notes say what was read and what failed."""
+    from .ocr import OcrFailed, OcrUnavailable, find_tools, ocr_pdf_page
+
+    try:
+        tools = find_tools()
+    except OcrUnavailable as exc:
+        if all(_needs_ocr(t) for t in texts):
+            raise DocumentError(f"PDF-en er skannet (ingen tekst), og {exc.reason}",
+                                action=f"hoppet over – {exc.fix}") from exc
+        return [Note(f"{describe_pages(numbers)} er skannet (ingen tekst), og {exc.reason}",
+                     f"indeksert uten disse sidene – {exc.fix}", retry=True)]
+    read, failed, reasons = [], [], []
+    for number in numbers:
+        try:
+            text = ocr_pdf_page(path, number, tools)
+        except OcrFailed as exc:
+            failed.append(number)
+            reasons.append(str(exc))
+            continue
+        if not _needs_ocr(text):
+            texts[number - 1] = text
+            read.append(number)
+    notes = []
+    if read:
+        notes.append(Note(f"{describe_pages(read)} har ingen tekst (skannet)",
+                          "lest med OCR (norsk)"))
+    if failed:
+        notes.append(Note(f"OCR av {describe_pages(failed)} feilet: {reasons[0]}",
+                          "indeksert uten disse sidene", retry=True))
+    return notes
+
+
+def _pdf_info(reader) -> dict:
+    """Title, author and year from the PDF's document info, when it has them."""
+    try:
         info = reader.metadata or {}
-    except DocumentError:
-        raise
-    except (PyPdfError, ValueError, OSError, KeyError, TypeError) as exc:
-        raise DocumentError(f"PDF-en kan ikke leses, den er trolig skadet ({exc})") from exc
-    fallback = {}
-    if info.get("/Title"):
-        fallback["title"] = str(info["/Title"])
-    if info.get("/Author"):
-        fallback["publisher"] = str(info["/Author"])
-    created = str(info.get("/CreationDate", ""))
-    match = re.match(r"^D:(\d{4})", created)
-    if match:
-        fallback["year"] = int(match.group(1))
-    return pages, fallback
+        fallback = {}
+        if info.get("/Title"):
+            fallback["title"] = str(info["/Title"])
+        if info.get("/Author"):
+            fallback["publisher"] = str(info["/Author"])
+        match = re.match(r"^D:(\d{4})", str(info.get("/CreationDate", "")))
+        if match:
+            fallback["year"] = int(match.group(1))
+        return fallback
+    except Exception:  # damaged info dictionary: the sidecar or file name will do
+        return {}
 
 
 READERS = {".pdf": read_pdf_pages, ".txt": read_text_pages, ".md": read_text_pages}
+
+
+def document_hash(path: Path, notes: tuple[Note, ...] = ()) -> str:
+    """What decides whether a document must be read and embedded again.
+
+    The file, its sidecar and the extraction version; plus the notes about text that could
+    not be read yet, so that the document counts as changed once it can be (OCR installed).
+    """
+    digest = hashlib.sha256(f"v{EXTRACTION_VERSION}\0".encode())
+    digest.update(path.read_bytes())
+    sidecar = sidecar_path(path)
+    if sidecar.exists():
+        digest.update(b"\0" + sidecar.read_bytes())
+    for note in notes:
+        if note.retry:
+            digest.update(b"\0" + note.problem.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def load_document(path: Path) -> Document:
@@ -189,26 +428,42 @@ def load_document(path: Path) -> Document:
     suffix = path.suffix.lower()
     reader = READERS.get(suffix)
     if reader is None:
-        raise DocumentError(f"filtypen «{suffix or '(ingen)'}» støttes ikke")
-    raw_pages, fallback = reader(path)
-    texts = [clean_page_text(text) for text in raw_pages]
+        raise DocumentError(f"filtypen «{suffix or '(ingen)'}» støttes ikke", kind=UNSUPPORTED)
+    try:
+        sidecar = read_sidecar(path)
+    except DocumentError as exc:
+        raise DocumentError(str(exc), action=FIX_SIDECAR) from exc
+    extracted = reader(path)
+    notes = list(extracted.notes)
+    texts, cut = [], []
+    for number, raw in enumerate(extracted.pages, start=1):
+        text, truncated = clean_page(raw)
+        if truncated:
+            cut.append(number)
+        texts.append(text)
+    if cut:
+        notes.append(Note(f"{describe_pages(cut)} har over {_count(MAX_PAGE_CHARS)} tegn",
+                          f"kuttet til {_count(MAX_PAGE_CHARS)} tegn per side"))
     if suffix == ".pdf":
         texts = drop_repeated_lines(texts)
     if not any(text.strip() for text in texts):
         raise DocumentError("fant ingen tekst i dokumentet")
-    meta = build_meta(path.stem, read_sidecar(path), fallback)
+    try:
+        meta = build_meta(path.stem, sidecar, extracted.info)
+    except DocumentError as exc:
+        if not sidecar:
+            raise
+        raise DocumentError(f"ugyldig metadata i {sidecar_path(path).name}: {exc}",
+                            action=FIX_SIDECAR) from exc
     pages = tuple(Page(number=i + 1, text=text) for i, text in enumerate(texts))
-    digest = hashlib.sha256(path.read_bytes())
-    sidecar = sidecar_path(path)
-    if sidecar.exists():
-        digest.update(sidecar.read_bytes())
     return Document(
         doc_id=path.stem,
         path=path,
         kind=suffix.lstrip("."),
         meta=meta,
         pages=pages,
-        content_hash=digest.hexdigest(),
+        content_hash=document_hash(path, tuple(notes)),
+        notes=tuple(notes),
     )
 
 
@@ -225,32 +480,81 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return files
 
 
-def load_corpus(corpus_dir: Path, progress: bool = False) -> LoadResult:
-    """Every readable document under ``corpus_dir``; unreadable ones become :class:`Problem`s."""
+def _reusable(path: Path, known: Mapping[str, Document]) -> Document | None:
+    """The known document for ``path`` when the file and sidecar are byte-for-byte unchanged."""
+    document = known.get(path.stem)
+    if document is None or document.path != path:
+        return None
+    if any(note.retry for note in document.notes):
+        return None  # read again: what could not be read last time may be readable now
+    return document if document_hash(path) == document.content_hash else None
+
+
+def _load_one(path: Path, known: Mapping[str, Document], result: LoadResult) -> Document | None:
+    try:
+        reused = _reusable(path, known)
+        if reused is not None:
+            result.reused.append(reused.doc_id)
+            return reused
+        return load_document(path)
+    except DocumentError as exc:
+        result.problems.append(Problem(path, str(exc), exc.action, exc.kind))
+    except OSError as exc:
+        result.problems.append(Problem(path, f"filen kan ikke leses ({exc.strerror or exc})"))
+    except Exception as exc:  # a bug or an exotic file must not stop the other files
+        log.debug("Uventet feil ved lesing av %s", path, exc_info=True)
+        result.problems.append(
+            Problem(path, f"uventet feil ved lesing ({type(exc).__name__}: {exc})")
+        )
+    return None
+
+
+def load_corpus(
+    corpus_dir: Path, progress: bool = False, known: Mapping[str, Document] | None = None
+) -> LoadResult:
+    """Every readable document under ``corpus_dir``; unreadable ones become :class:`Problem`s.
+
+    ``known`` holds the documents of the current index by id: a file whose bytes and
+    sidecar are unchanged is taken from there instead of being parsed (and OCR'd) again.
+    Of documents with the same text under different names, one is kept (an already
+    indexed one if any, else the first by name) and the others are reported as duplicates.
+    """
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"Fant ikke korpusmappen {corpus_dir}")
+    known = known or {}
     result = LoadResult()
-    seen_ids: dict[str, Path] = {}
     files = corpus_files(corpus_dir)
     iterator = files
     if progress:
         from tqdm import tqdm
 
         iterator = tqdm(files, desc="Leser dokumenter", unit="fil")
+    by_id: dict[str, Document] = {}
     for path in iterator:
-        try:
-            document = load_document(path)
-        except DocumentError as exc:
-            result.problems.append(Problem(path, str(exc)))
+        document = _load_one(path, known, result)
+        if document is None:
             continue
-        except OSError as exc:
-            result.problems.append(Problem(path, f"filen kan ikke leses ({exc.strerror})"))
+        if document.doc_id in by_id:
+            result.problems.append(Problem(
+                path, f"samme dokument-id som {by_id[document.doc_id].path.name}",
+                "hoppet over – gi filen et annet navn", DUPLICATE))
             continue
-        if document.doc_id in seen_ids:
-            result.problems.append(
-                Problem(path, f"samme dokument-id som {seen_ids[document.doc_id].name}")
-            )
-            continue
-        seen_ids[document.doc_id] = path
-        result.documents.append(document)
+        by_id[document.doc_id] = document
+
+    by_text: dict[str, list[Document]] = {}
+    for document in by_id.values():
+        by_text.setdefault(document.text_hash, []).append(document)
+    for group in by_text.values():
+        keeper = next((d for d in group if d.doc_id in known), group[0])
+        for document in group:
+            if document is keeper:
+                continue
+            del by_id[document.doc_id]
+            result.problems.append(Problem(
+                document.path, f"samme innhold som {keeper.path.name}",
+                "hoppet over (indeksert én gang)", DUPLICATE))
+    result.documents = list(by_id.values())
+    for document in result.documents:
+        result.notes.extend(Problem(document.path, n.problem, n.action, NOTE) for n in document.notes)
+    result.problems.sort(key=lambda p: str(p.path))
     return result

@@ -20,19 +20,33 @@ LIGATURES = {
     "\ufb05": "st",
     "\ufb06": "st",
 }
-BULLETS = "•◦▪▫‣●○■□➢➤►▶✓✔\uf0b7\uf0a7\uf0d8"
+BULLETS = "•◦▪▫‣●○■□➢➤►▶✓✔∙·\uf0b7\uf0a7\uf0d8"
 #: Words that follow a "real" hyphen in Norwegian coordinated compounds ("natur- og artsmangfold").
 CONJUNCTIONS = {"og", "eller", "samt", "enn", "til", "som", "and", "or"}
-MAX_PAGE_CHARS = 200_000
+#: A page longer than this is not prose (a normal dense A4 page holds 3 000–8 000
+#: characters) but an extraction accident or a data dump. Sentence splitting grows faster
+#: than linearly with page length, so longer pages are cut (and the cut is reported).
+MAX_PAGE_CHARS = 20_000
+#: Raw text beyond this is not even cleaned: it could never survive the cut above.
+MAX_RAW_CHARS = 10 * MAX_PAGE_CHARS
 
-_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\n[ \t]*([a-zæøåäöü]\w*)")
+# A hyphen (ASCII, U+2010 or a soft hyphen) at a line end, then a lower-case continuation.
+_HYPHEN_BREAK = re.compile(r"\b(\w+)[-\u2010\u00ad][ \t]*\n[ \t]*([a-zæøåäöü]\w*)")
 _BULLET_LINE = re.compile(rf"^[ \t]*[{re.escape(BULLETS)}][ \t]*", re.MULTILINE)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_PAGE_NUMBER = re.compile(r"^(side|page|s\.)?\s*\d{1,4}(\s*(av|/|of)\s*\d{1,4})?$", re.I)
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+_PAGE_NUMBER = re.compile(
+    r"^[-–—]?\s*(side|page|s\.)?\s*\d{1,4}(\s*(av|/|of)\s*\d{1,4})?\s*[-–—]?$", re.I
+)
 
 
 def decode_text(raw: bytes) -> str:
-    """UTF-8 if it is, else Windows-1252 (a superset of Latin-1 that old Norwegian files use)."""
+    """UTF-8 if it is, else Windows-1252 (a superset of Latin-1 that old Norwegian files use).
+
+    Files saved as "Unicode" by Windows tools are UTF-16 with a byte-order mark.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -41,26 +55,82 @@ def decode_text(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def _join_hyphenated(match: re.Match) -> str:
-    word = match.group(2)
-    if word.lower() in CONJUNCTIONS:
-        return f"{match.group(1)}- {word}"
-    return match.group(1) + word
+_HYPHENATED_WORD = re.compile(r"\b\w+-\w+\b")
 
 
-def clean_page_text(text: str) -> str:
-    """Ligatures, hyphenation at line ends, bullets and white space, in that order."""
+def _join_hyphenated(match: re.Match, spelled_with_hyphen: set[str]) -> str:
+    left, word = match.group(1), match.group(2)
+    if word.lower() in CONJUNCTIONS:  # "natur-\nog artsmangfold": a real hyphen
+        return f"{left}- {word}"
+    if any(ch.isdigit() for ch in left) or (len(left) > 1 and left.isupper()):
+        return f"{left}-{word}"  # "E18-\nkorridoren", "EU-\ndirektiv": hyphen is spelling
+    if f"{left}-{word}".lower() in spelled_with_hyphen:
+        return f"{left}-{word}"  # the page writes "Oslo-regionen" elsewhere too
+    return left + word
+
+
+def join_hyphenation(text: str) -> str:
+    """Join words split by a hyphen at a line end, keeping hyphens that are spelling."""
+    spelled = {w.lower() for w in _HYPHENATED_WORD.findall(text)}
+    return _HYPHEN_BREAK.sub(lambda m: _join_hyphenated(m, spelled), text)
+
+
+def truncate_text(text: str, max_chars: int) -> str:
+    """``text`` cut to at most ``max_chars``, at a white space when there is one near the end."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space > max_chars * 0.9:
+        cut = cut[:space]
+    return cut.rstrip()
+
+
+def clean_page(text: str, max_chars: int = MAX_PAGE_CHARS) -> tuple[str, bool]:
+    """Clean page text and whether it had to be cut to ``max_chars`` (so it can be reported)."""
+    raw_too_long = len(text) > MAX_RAW_CHARS
+    text = text[:MAX_RAW_CHARS]
     for glyph, letters in LIGATURES.items():
         text = text.replace(glyph, letters)
     text = unicodedata.normalize("NFC", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00ad", "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub("", text)
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
-    text = _HYPHEN_BREAK.sub(_join_hyphenated, text)
+    text = join_hyphenation(text)
+    text = text.replace("\u00ad", "")
     text = _BULLET_LINE.sub("• ", text)
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return text[:MAX_PAGE_CHARS]
+    return truncate_text(text, max_chars), raw_too_long or len(text) > max_chars
+
+
+def clean_page_text(text: str) -> str:
+    """Ligatures, hyphenation at line ends, bullets and white space; cut to MAX_PAGE_CHARS."""
+    return clean_page(text)[0]
+
+
+def split_long_text(text: str, max_chars: int = MAX_PAGE_CHARS) -> list[str]:
+    """Cut a long text without page breaks into parts of at most ``max_chars``.
+
+    Cuts fall at a paragraph break if there is one in the last half of a part, else at a
+    line break or a space, so that no sentence is cut in the middle unless it must be.
+    """
+    parts = []
+    while len(text) > max_chars:
+        window = text[:max_chars]
+        cut = -1
+        for separator in ("\n\n", "\n", ". ", " "):
+            cut = window.rfind(separator)
+            if cut > max_chars // 2:
+                cut += len(separator)
+                break
+        if cut <= max_chars // 2:
+            cut = max_chars
+        parts.append(text[:cut])
+        text = text[cut:]
+    parts.append(text)
+    return parts
 
 
 def drop_repeated_lines(pages: list[str], min_share: float = 0.6) -> list[str]:
