@@ -160,23 +160,51 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def print_build_report(report, out=sys.stdout) -> None:
+    """What ``index`` did: changes, every file it skipped or read with a caveat, and counts."""
+    def table(rows: list[tuple[str, str, str]], header: tuple[str, str, str]) -> None:
+        # Columns as wide as their cells, but one long message only pushes its own row.
+        widths = [min(60, max(len(header[i]), *(len(r[i]) for r in rows))) for i in range(2)]
+        for a, b, c in [header, *rows]:
+            print(f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip(), file=out)
+
     def line(label: str, items: list[str]) -> None:
         shown = ", ".join(items[:8]) + (f" … (+{len(items) - 8})" if len(items) > 8 else "")
-        print(f"  {label:<10} {len(items):>5}  {shown}", file=out)
+        print(f"  {label:<10} {len(items):>5}  {shown}".rstrip(), file=out)
 
+    problems = list(report.problems)
+    notes = list(getattr(report, "notes", []))
+    kept = list(getattr(report, "kept", []))
     print("Indeksering ferdig:", file=out)
     line("nye", report.added)
     line("endret", report.updated)
     line("fjernet", report.removed)
     line("uendret", report.unchanged)
+    if kept:
+        line("beholdt", kept)
     print(f"  {report.chunks} tekstbiter fra {report.pages} sider, {report.embedded_chunks} "
           f"nye vektorer, {report.seconds:.1f} s", file=out)
-    if report.problems:
-        print(f"\n{len(report.problems)} fil(er) ble ikke indeksert:", file=out)
-        width = max(len(str(p.path)) for p in report.problems)
-        print(f"  {'Fil':<{width}}  {'Problem':<45}  Tiltak", file=out)
-        for problem in report.problems:
-            print(f"  {str(problem.path):<{width}}  {problem.problem:<45}  {problem.action}", file=out)
+    cleaned = getattr(report, "cleaned", [])
+    if cleaned:
+        print(f"  Ryddet bort {len(cleaned)} halvferdig(e) bygg etter en avbrutt indeksering.",
+              file=out)
+    if problems:
+        print(f"\n{len(problems)} fil(er) ble ikke indeksert:", file=out)
+        table([(str(p.path), p.problem, p.action) for p in problems], ("Fil", "Problem", "Tiltak"))
+    if notes:
+        files = len({p.path for p in notes})
+        print(f"\n{files} fil(er) ble indeksert med merknader:", file=out)
+        table([(str(p.path), p.problem, p.action) for p in notes], ("Fil", "Merknad", "Tiltak"))
+    indexed = len(report.added) + len(report.updated) + len(report.unchanged) + len(kept)
+    kinds: dict[str, int] = {}
+    for p in problems:
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    labels = {"unreadable": ("uleselig", "uleselige"), "duplicate": ("duplikat", "duplikater"),
+              "unsupported": ("med filtype som ikke støttes",) * 2}
+    detail = ", ".join(f"{n} {labels.get(kind, (kind, kind))[n != 1]}"
+                       for kind, n in sorted(kinds.items()))
+    print(f"\nI alt: {indexed} dokument(er) i indeksen, {len(problems)} fil(er) hoppet over"
+          + (f" ({detail})" if detail else "")
+          + f", {len({p.path for p in notes})} med merknader.", file=out)
 
 
 def print_answer(answer, out=sys.stdout) -> None:

@@ -206,6 +206,12 @@ class Extracted:
     real_pages: bool = True
 
 
+def _short(exc: BaseException, limit: int = 80) -> str:
+    """An exception's message on one short line (pypdf's can quote kilobytes of a file)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def describe_pages(numbers: list[int]) -> str:
     """``[2, 3, 4, 7]`` → "side 2–4 og 7" (ranges, for one line in the summary)."""
     ranges: list[tuple[int, int]] = []
@@ -271,7 +277,7 @@ def _open_pdf(path: Path):
                 action="hoppet over – installer med: pip install cryptography",
             ) from exc
         except Exception as exc:  # pypdf raises several types for bad crypto
-            raise DocumentError(f"PDF-en er kryptert og kan ikke åpnes ({exc})") from exc
+            raise DocumentError(f"PDF-en er kryptert og kan ikke åpnes ({_short(exc)})") from exc
         if not opened:
             raise DocumentError(
                 "PDF-en er beskyttet med passord",
@@ -324,7 +330,7 @@ def read_pdf_pages(path: Path, ocr: bool = True) -> Extracted:
             raise
         except Exception as exc:  # pypdf raises many types for damaged files
             raise DocumentError(
-                f"PDF-en kan ikke leses, den er trolig skadet eller avkortet ({exc})",
+                f"PDF-en kan ikke leses, den er trolig skadet eller avkortet ({_short(exc)})",
                 action="hoppet over – legg inn filen på nytt",
             ) from exc
         if not raw_pages:
@@ -504,7 +510,7 @@ def _load_one(path: Path, known: Mapping[str, Document], result: LoadResult) -> 
     except Exception as exc:  # a bug or an exotic file must not stop the other files
         log.debug("Uventet feil ved lesing av %s", path, exc_info=True)
         result.problems.append(
-            Problem(path, f"uventet feil ved lesing ({type(exc).__name__}: {exc})")
+            Problem(path, f"uventet feil ved lesing ({type(exc).__name__}: {_short(exc)})")
         )
     return None
 

@@ -7,10 +7,15 @@ Layout of ``index/``::
                      /documents.json metadata and page texts (for citations and source view)
                      /chunks.jsonl   one chunk per line, in vector order
                      /vectors.faiss  inner-product index over normalised vectors
+                     /vectors.npy    the same vectors, exact, for reuse by the next build
                      /lexical/       BM25 (bm25s)
+    builds/.partial-<build id>/      a build in progress (or killed: removed by the next)
+    .lock                            held (flock) by the one build allowed at a time
 
 A build never touches the index it replaces: it is written into a fresh directory and
 only then made current, so a crash or a kill midway leaves the previous index intact.
+The replaced build is kept until the next swap, so a server that is just loading it
+when the swap happens still finds its files.
 """
 
 from __future__ import annotations
@@ -33,14 +38,17 @@ import numpy as np
 
 from .chunking import Chunk, chunk_document
 from .config import Settings
-from .documents import Document, DocumentMeta, Problem, load_corpus
+from .documents import UNREADABLE, Document, DocumentMeta, Note, Page, Problem, load_corpus
 from .lexical import LexicalIndex
 
 FORMAT_VERSION = 1
 CURRENT = "current"
 BUILDS = "builds"
 LOCK = ".lock"
+PARTIAL = ".partial-"
 CHECKSUMMED = ("documents.json", "chunks.jsonl", "vectors.faiss")
+#: Exact vectors kept next to the FAISS index, so reuse never depends on the index type.
+STORED_VECTORS = "vectors.npy"
 
 
 class IndexProblem(Exception):
@@ -73,6 +81,7 @@ class StoredDocument:
     pages: tuple[str, ...]
     content_hash: str
     path: str
+    notes: tuple[Note, ...] = ()
 
     def link(self, page: int | None = None) -> str:
         """The public URL, pointing at the page for PDFs (``#page=N``)."""
@@ -94,6 +103,19 @@ class StoredDocument:
             pages=tuple(page.text for page in document.pages),
             content_hash=document.content_hash,
             path=relative,
+            notes=document.notes,
+        )
+
+    def to_document(self, corpus_dir: Path) -> Document:
+        """The document as the loader would read it, for reuse when its file is unchanged."""
+        return Document(
+            doc_id=self.doc_id,
+            path=corpus_dir / self.path,
+            kind=self.kind,
+            meta=self.meta,
+            pages=tuple(Page(number=i + 1, text=text) for i, text in enumerate(self.pages)),
+            content_hash=self.content_hash,
+            notes=self.notes,
         )
 
 
@@ -122,7 +144,14 @@ class BuildReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    #: Files not indexed now (exit code 4); see ``kept`` for earlier versions kept.
     problems: list[Problem] = field(default_factory=list)
+    #: Files indexed with a caveat (OCR, cut pages, pages without text).
+    notes: list[Problem] = field(default_factory=list)
+    #: Documents whose file cannot be read now, kept as indexed before.
+    kept: list[str] = field(default_factory=list)
+    #: Half-written builds of killed earlier runs that this build removed.
+    cleaned: list[str] = field(default_factory=list)
     chunks: int = 0
     embedded_chunks: int = 0
     pages: int = 0
@@ -208,6 +237,7 @@ def _document_from_dict(data: dict) -> StoredDocument:
         pages=tuple(data["pages"]),
         content_hash=data["content_hash"],
         path=data["path"],
+        notes=tuple(Note(**note) for note in data.get("notes", ())),
     )
 
 
@@ -218,10 +248,10 @@ def write_index(
     chunks: list[Chunk],
     vectors: np.ndarray,
 ) -> None:
-    """Write every file of a build into ``directory`` (which must be new)."""
+    """Write every file of a build into ``directory`` (new or empty), synced to disk."""
     import faiss
 
-    directory.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "documents.json").write_text(
         json.dumps([_document_to_dict(d) for d in documents], ensure_ascii=False),
         encoding="utf-8",
@@ -230,8 +260,13 @@ def write_index(
         for chunk in chunks:
             handle.write(_chunk_to_json(chunk) + "\n")
     faiss.write_index(make_faiss_index(vectors, manifest["dimension"]), str(directory / "vectors.faiss"))
+    np.save(directory / STORED_VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
     LexicalIndex.build([c.text for c in chunks]).save(directory / "lexical")
-    manifest = {**manifest, "checksums": {name: _sha256(directory / name) for name in CHECKSUMMED}}
+    manifest = {
+        **manifest,
+        "checksums": {name: _sha256(directory / name) for name in CHECKSUMMED},
+        "stored_vectors": {"file": STORED_VECTORS, "sha256": _sha256(directory / STORED_VECTORS)},
+    }
     (directory / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
     )
@@ -239,6 +274,17 @@ def write_index(
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
+    for path in [directory, *(p for p in directory.rglob("*") if p.is_dir())]:
+        _fsync_dir(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename or new file in ``path`` survive a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def current_build(index_dir: Path) -> Path | None:
@@ -249,32 +295,59 @@ def current_build(index_dir: Path) -> Path | None:
 
 
 def swap_current(index_dir: Path, build_dir: Path) -> None:
-    """Point ``current`` at ``build_dir`` in one atomic rename, then drop older builds."""
+    """Point ``current`` at ``build_dir`` in one atomic rename, then drop older builds.
+
+    The build being replaced is kept (until the next swap): a server that resolved
+    ``current`` a moment ago may still be reading its files.
+    """
+    replaced = current_build(index_dir)
     temporary = index_dir / f".{CURRENT}.{os.getpid()}"
     if temporary.is_symlink() or temporary.exists():
         temporary.unlink()
     temporary.symlink_to(Path(BUILDS) / build_dir.name)
     os.replace(temporary, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    keep = {build_dir.name} | ({replaced.name} if replaced is not None else set())
     for old in (index_dir / BUILDS).iterdir():
-        if old.name != build_dir.name:
+        if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def clean_leftovers(index_dir: Path) -> list[str]:
+    """Remove what killed builds left behind; only call while holding the build lock."""
+    removed = []
+    builds = index_dir / BUILDS
+    if builds.is_dir():
+        for path in builds.iterdir():
+            if path.name.startswith(PARTIAL):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+    for link in index_dir.glob(f".{CURRENT}.*"):
+        link.unlink(missing_ok=True)
+    return sorted(removed)
 
 
 @contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Refuse a second concurrent build of the same index instead of corrupting it."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    handle = (index_dir / LOCK).open("w")
+    handle = (index_dir / LOCK).open("a+")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.EACCES):
+                handle.seek(0)
+                holder = handle.read().strip()
+                who = f" (prosess {holder})" if holder.isdigit() else ""
                 raise IndexLocked(
-                    f"En annen indeksering av {index_dir} pågår allerede. "
+                    f"En annen indeksering av {index_dir} pågår allerede{who}. "
                     "Vent til den er ferdig, og prøv igjen."
                 ) from exc
             raise
+        # The lock dies with the process (even on SIGKILL); the PID is only for the message.
+        handle.seek(0)
+        handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
         yield
@@ -356,20 +429,35 @@ def check_compatible(manifest: dict, settings: Settings, index_dir: Path) -> Non
 # --------------------------------------------------------------------------- build
 
 
-def _previous_vectors(index_dir: Path, settings: Settings) -> tuple[dict[str, tuple[str, list[tuple[Chunk, np.ndarray]]]], bool]:
-    """Chunks and vectors per document of the current index, if it can be reused."""
+Reusable = dict[str, list[tuple[Chunk, np.ndarray]]]
+
+
+def _stored_vectors(index: Index) -> np.ndarray:
+    """The exact vectors of a loaded build: from vectors.npy, else from the FAISS index."""
+    info = index.manifest.get("stored_vectors") or {}
+    path = index.path / str(info.get("file", STORED_VECTORS))
+    if info and path.exists() and _sha256(path) == info.get("sha256"):
+        vectors = np.load(path)
+        if vectors.shape == (len(index.chunks), index.manifest["dimension"]):
+            return vectors
+    return all_vectors(index.vectors)
+
+
+def _previous_index(index_dir: Path, settings: Settings) -> tuple[Index | None, Reusable]:
+    """The current index and its chunks+vectors per document, when it can be reused."""
     try:
         previous = load_index(index_dir, settings)
-    except IndexProblem:
-        return {}, False
-    vectors = all_vectors(previous.vectors)
-    by_doc: dict[str, tuple[str, list[tuple[Chunk, np.ndarray]]]] = {}
+        vectors = _stored_vectors(previous)
+    except (IndexProblem, RuntimeError, ValueError, OSError):
+        return None, {}
+    by_doc: Reusable = {doc_id: [] for doc_id in previous.documents}
     for chunk, vector in zip(previous.chunks, vectors):
-        content_hash = previous.documents[chunk.doc_id].content_hash
-        by_doc.setdefault(chunk.doc_id, (content_hash, []))[1].append((chunk, vector))
-    for doc_id, document in previous.documents.items():
-        by_doc.setdefault(doc_id, (document.content_hash, []))
-    return by_doc, True
+        by_doc.setdefault(chunk.doc_id, []).append((chunk, vector))
+    return previous, by_doc
+
+
+def _new_build_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 10**9:09d}"
 
 
 def build_index(
@@ -380,68 +468,107 @@ def build_index(
 ) -> BuildReport:
     """Read the corpus, chunk and embed what changed, and swap in the new index.
 
-    Documents whose content hash is unchanged keep their chunks and vectors from the
-    current index (unless ``rebuild``), so re-indexing an unchanged corpus embeds nothing.
+    Documents whose content hash is unchanged keep their text, chunks and vectors from
+    the current index (unless ``rebuild``), so re-indexing an unchanged corpus reads no
+    PDF and embeds nothing. A file that was indexed before but cannot be read now keeps
+    its earlier version (and is reported), so a damaged copy never erases a document.
+    The new build is written into ``builds/.partial-<id>`` and renamed and swapped in
+    only when complete; what a killed build leaves behind is removed by the next one.
     """
     started = time.perf_counter()
-    index_dir, corpus_dir = settings.index_dir, settings.corpus_dir
+    index_dir = settings.index_dir
     report = BuildReport()
     with build_lock(index_dir):
-        loaded = load_corpus(corpus_dir, progress=progress)
-        report.problems = loaded.problems
-        previous, had_previous = ({}, False) if rebuild else _previous_vectors(index_dir, settings)
-
-        chunks: list[Chunk] = []
-        vectors: list[np.ndarray | None] = []
-        to_embed: list[int] = []
-        for document in loaded.documents:
-            report.pages += len(document.pages)
-            old = previous.get(document.doc_id)
-            if old is not None and old[0] == document.content_hash:
-                report.unchanged.append(document.doc_id)
-                for chunk, vector in old[1]:
-                    chunks.append(chunk)
-                    vectors.append(vector)
-                continue
-            (report.updated if old is not None else report.added).append(document.doc_id)
-            for chunk in chunk_document(document, embedder.count_tokens, settings.chunking):
-                to_embed.append(len(chunks))
-                chunks.append(chunk)
-                vectors.append(None)
-        current_ids = {d.doc_id for d in loaded.documents}
-        report.removed = sorted(doc_id for doc_id in previous if doc_id not in current_ids)
-
-        if to_embed:
-            fresh = embedder.encode_passages([passage_text(chunks[i]) for i in to_embed], progress=progress)
-            for row, i in zip(fresh, to_embed):
-                vectors[i] = row
-        matrix = (
-            np.vstack(vectors).astype(np.float32)
-            if vectors
-            else np.zeros((0, embedder.dimension), dtype=np.float32)
-        )
-        report.chunks = len(chunks)
-        report.embedded_chunks = len(to_embed)
-
-        nothing_changed = had_previous and not (report.added or report.updated or report.removed)
-        if nothing_changed:
-            report.index_path = current_build(index_dir)
-        else:
-            manifest = {
-                "format": FORMAT_VERSION,
-                **settings_fingerprint(settings),
-                "dimension": embedder.dimension,
-                "corpus_fingerprint": corpus_fingerprint(loaded.documents),
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "documents": len(loaded.documents),
-                "chunks": len(chunks),
-                "faiss_index": "IndexFlatIP",
-            }
-            stored = [StoredDocument.from_document(d, corpus_dir) for d in loaded.documents]
-            build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 10**9:09d}"
-            build_dir = index_dir / BUILDS / build_id
-            write_index(build_dir, manifest, stored, chunks, matrix)
-            swap_current(index_dir, build_dir)
-            report.index_path = build_dir
+        report.cleaned = clean_leftovers(index_dir)
+        build_id = _new_build_id()
+        partial = index_dir / BUILDS / f"{PARTIAL}{build_id}"
+        partial.mkdir(parents=True)
+        try:
+            _build_into(partial, build_id, settings, embedder, rebuild, progress, report)
+        finally:
+            if partial.exists():
+                shutil.rmtree(partial, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _build_into(partial: Path, build_id: str, settings: Settings, embedder, rebuild: bool,
+                progress: bool, report: BuildReport) -> None:
+    """The body of :func:`build_index`, run under the lock with ``partial`` to write into."""
+    index_dir, corpus_dir = settings.index_dir, settings.corpus_dir
+    previous, reusable = (None, {}) if rebuild else _previous_index(index_dir, settings)
+    old_documents = previous.documents if previous is not None else {}
+    known = {doc_id: stored.to_document(corpus_dir) for doc_id, stored in old_documents.items()}
+    loaded = load_corpus(corpus_dir, progress=progress, known=known)
+    report.notes = loaded.notes
+
+    chunks: list[Chunk] = []
+    vectors: list[np.ndarray | None] = []
+    to_embed: list[int] = []
+    stored: list[StoredDocument] = []
+    for document in loaded.documents:
+        report.pages += len(document.pages)
+        stored.append(StoredDocument.from_document(document, corpus_dir))
+        old = old_documents.get(document.doc_id)
+        if old is not None and old.content_hash == document.content_hash:
+            report.unchanged.append(document.doc_id)
+            for chunk, vector in reusable.get(document.doc_id, []):
+                chunks.append(chunk)
+                vectors.append(vector)
+            continue
+        (report.updated if old is not None else report.added).append(document.doc_id)
+        for chunk in chunk_document(document, embedder.count_tokens, settings.chunking):
+            to_embed.append(len(chunks))
+            chunks.append(chunk)
+            vectors.append(None)
+
+    # A file indexed before that cannot be read now keeps its earlier version.
+    current_ids = {d.doc_id for d in loaded.documents}
+    for problem in loaded.problems:
+        old = old_documents.get(problem.path.stem)
+        if (problem.kind == UNREADABLE and old is not None and old.doc_id not in current_ids
+                and corpus_dir / old.path == problem.path):
+            problem = Problem(problem.path, problem.problem,
+                              f"{problem.action}; forrige versjon er beholdt i indeksen",
+                              problem.kind)
+            report.kept.append(old.doc_id)
+            current_ids.add(old.doc_id)
+            report.pages += len(old.pages)
+            stored.append(old)
+            for chunk, vector in reusable.get(old.doc_id, []):
+                chunks.append(chunk)
+                vectors.append(vector)
+        report.problems.append(problem)
+    report.removed = sorted(doc_id for doc_id in old_documents if doc_id not in current_ids)
+
+    if to_embed:
+        fresh = embedder.encode_passages([passage_text(chunks[i]) for i in to_embed], progress=progress)
+        for row, i in zip(fresh, to_embed):
+            vectors[i] = row
+    matrix = (
+        np.vstack(vectors).astype(np.float32)
+        if vectors
+        else np.zeros((0, embedder.dimension), dtype=np.float32)
+    )
+    report.chunks = len(chunks)
+    report.embedded_chunks = len(to_embed)
+
+    if previous is not None and not (report.added or report.updated or report.removed):
+        report.index_path = previous.path
+        return
+    manifest = {
+        "format": FORMAT_VERSION,
+        **settings_fingerprint(settings),
+        "dimension": embedder.dimension,
+        "corpus_fingerprint": corpus_fingerprint(stored),
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "documents": len(stored),
+        "chunks": len(chunks),
+        "faiss_index": "IndexFlatIP",
+    }
+    write_index(partial, manifest, stored, chunks, matrix)
+    build_dir = index_dir / BUILDS / build_id
+    os.rename(partial, build_dir)
+    _fsync_dir(build_dir.parent)
+    swap_current(index_dir, build_dir)
+    report.index_path = build_dir
