@@ -29,6 +29,8 @@ LEXICAL_WEIGHT = 0.3
 #: Headings and one-word lines rarely answer anything, however similar they look.
 SHORT_SENTENCE_WORDS = 3
 SHORT_SENTENCE_PENALTY = 0.05
+#: A second passage's sentence joins the answer when it scores this close to the best.
+SECOND_QUOTE_MARGIN = 0.003
 MAX_SENTENCES_SCORED = 64
 
 _BULLET = re.compile(r"^[•–\-*]\s*")
@@ -106,6 +108,22 @@ def sentence_score(cosine: float, overlap: float, sentence: str) -> float:
     return cosine + LEXICAL_WEIGHT * overlap - (SHORT_SENTENCE_PENALTY if short else 0.0)
 
 
+#: A passage is cited only when it is nearly as relevant as the best one.
+CITATION_DENSE_MARGIN = 0.04
+CITATION_LEXICAL_SHARE = 0.5
+
+
+def citable(hits: list[Hit], mode: str) -> list[Hit]:
+    """The hits worth citing: the best, and those close to it (not the long tail)."""
+    if not hits:
+        return []
+    if mode == "lexical":
+        floor = hits[0].lexical * CITATION_LEXICAL_SHARE
+        return [hits[0], *(h for h in hits[1:] if h.lexical >= floor)]
+    floor = max(h.dense for h in hits) - CITATION_DENSE_MARGIN
+    return [hits[0], *(h for h in hits[1:] if h.dense >= floor)]
+
+
 def is_relevant(hits: list[Hit], mode: str, config: SearchConfig) -> bool:
     if not hits:
         return False
@@ -127,7 +145,7 @@ def compose_answer(
     if not is_relevant(hits, mode, config):
         return Answer(question=question, answer=NOT_FOUND, found=False)
 
-    hits = hits[: config.top_k]
+    hits = citable(hits[: config.top_k], mode)
     question_terms = analyze(question)
     candidates: list[tuple[int, int]] = []  # (hit index, sentence index)
     for h, hit in enumerate(hits[: config.answer_passages]):
@@ -144,14 +162,20 @@ def compose_answer(
         for i, (h, s) in enumerate(candidates)
     }
 
-    citations: list[Citation] = []
     best_by_hit: dict[int, tuple[float, int]] = {}
     for (h, s), score in scores.items():
         if h not in best_by_hit or score > best_by_hit[h][0]:
             best_by_hit[h] = (score, s)
+    # Second stage: the passage whose sentence answers best is cited first, whatever its
+    # rank, since one sentence that fits says more than a long passage that mostly doesn't.
+    primary = max(best_by_hit, key=lambda h: best_by_hit[h][0]) if best_by_hit else 0
+    order = [primary, *(h for h in range(len(hits)) if h != primary)]
+
+    citations: list[Citation] = []
     seen_pages: set[tuple[str, int]] = set()
     quotes: list[tuple[str, int, float]] = []
-    for h, hit in enumerate(hits):
+    for h in order:
+        hit = hits[h]
         chunk = hit.chunk
         score, s = best_by_hit.get(h, (hit.score, 0))
         page, _, _, c0, c1 = chunk.sentences[s]
@@ -179,7 +203,7 @@ def compose_answer(
 
     chosen = [quotes[0]]
     for sentence, n, score in quotes[1:]:
-        if score > quotes[0][2] and quote(sentence) != quote(quotes[0][0]):
+        if score >= quotes[0][2] - SECOND_QUOTE_MARGIN and quote(sentence) != quote(quotes[0][0]):
             chosen.append((sentence, n, score))
             break
     text = " ".join(f"{quote(sentence)} [{n}]" for sentence, n, _ in chosen)

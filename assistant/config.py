@@ -77,7 +77,7 @@ class SearchConfig:
     #: Dense cosine similarity below which nothing is considered relevant.
     min_dense_score: float = 0.80
     #: Passages whose sentences compete to be quoted as the answer.
-    answer_passages: int = 3
+    answer_passages: int = 4
 
 
 @dataclass(frozen=True)

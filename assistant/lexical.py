@@ -76,6 +76,16 @@ class LexicalIndex:
 
         return cls(bm25s.BM25.load(str(directory), show_progress=False, mmap=False))
 
+    def ceiling(self, query: str) -> float:
+        """An upper bound of any chunk's BM25 score for ``query``: sum of idf·(k1 + 1).
+
+        Dividing by it puts lexical scores on an absolute 0–1 scale, so a chunk that only
+        matches a common word stays low even when nothing matches better.
+        """
+        k1 = float(self.retriever.k1)
+        terms = [t for t in analyze(query) if t in self.vocab]
+        return sum(self.idf(t) for t in terms) * (k1 + 1)
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when no query term is known)."""
         terms = [t for t in analyze(query) if t in self.vocab]

@@ -65,16 +65,21 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 
 def fuse(dense: np.ndarray, lexical: np.ndarray, method: str, weight: float,
-         rrf_k: int = 60) -> np.ndarray:
+         rrf_k: int = 60, lexical_ceiling: float = 0.0) -> np.ndarray:
     """One score per candidate from its dense and lexical scores.
 
     ``minmax``: weighted sum of the scores scaled to [0, 1] within the candidates.
+    ``bounded``: dense scaled within the candidates, BM25 divided by its upper bound for
+    the query (``lexical_ceiling``), so weak keyword matches are not inflated to 1.
     ``rrf``: weighted reciprocal rank fusion, ``w/(k + rank)``; a candidate without
     lexical match gets no lexical share.
     """
     if method == "rrf":
         lexical_share = np.where(lexical > 0, 1.0 / (rrf_k + _ranks(lexical)), 0.0)
         return weight / (rrf_k + _ranks(dense)) + (1 - weight) * lexical_share
+    if method == "bounded":
+        scaled = lexical / lexical_ceiling if lexical_ceiling > 0 else np.zeros_like(lexical)
+        return weight * _minmax(dense) + (1 - weight) * np.clip(scaled, 0.0, 1.0)
     return weight * _minmax(dense) + (1 - weight) * _minmax(lexical)
 
 
@@ -178,8 +183,9 @@ class Searcher:
                 dense[i] = float(s)
             dense_values = np.array([dense[i] for i in ids])
             lexical_values = lexical_all[ids]
+            ceiling = self.index.lexical.ceiling(question) if self.config.fusion == "bounded" else 0.0
             scores = fuse(dense_values, lexical_values, self.config.fusion,
-                          self.config.hybrid_weight)
+                          self.config.hybrid_weight, lexical_ceiling=ceiling)
 
         order = np.argsort(-np.asarray(scores), kind="stable")[:k]
         hits = []

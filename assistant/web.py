@@ -60,8 +60,7 @@ SOURCE_ROUTE = "/kilde"
 CSS = """
 .kilde mark, .treff mark, .kildevisning mark { background: #ffe066; color: #000; padding: 0 2px; }
 .kildevisning .utdrag { background: #e7f1ff; }
-.kilde blockquote, .treff blockquote { margin: 4px 0 8px 0; white-space: pre-wrap; }
-.kildevisning pre { white-space: pre-wrap; font-family: inherit; }
+.kilde blockquote, .treff blockquote { margin: 4px 0 8px 0; }
 .treff { border-bottom: 1px solid #ccc; padding: 8px 0; }
 .treff button.kopier { cursor: pointer; margin-left: 6px; }
 @media (max-width: 480px) { .gradio-container { padding: 4px !important; } }
@@ -98,6 +97,12 @@ def highlighted(text: str, spans) -> str:
     return "".join(parts)
 
 
+def compact(escaped: str) -> str:
+    """Escaped passage HTML laid out for reading: paragraphs kept, wrapped lines joined."""
+    paragraphs = re.split(r"\n\s*\n", escaped)
+    return "<br>".join(" ".join(p.split("\n")) for p in paragraphs)
+
+
 def source_link(doc_id: str, page: int | None = None) -> str:
     """The app's own link to a document file (PDFs open at the page)."""
     anchor = f"#page={page}" if page else ""
@@ -123,7 +128,7 @@ def citation_links(citation: Citation, document: StoredDocument | None) -> str:
 def citation_html(citation: Citation, document: StoredDocument | None = None) -> str:
     return (
         f'<details class="kilde"><summary>{html.escape(citation_label(citation))}</summary>'
-        f"<blockquote>{highlighted(citation.text, citation.highlights)}</blockquote>"
+        f"<blockquote>{compact(highlighted(citation.text, citation.highlights))}</blockquote>"
         f"{citation_links(citation, document)}</details>"
     )
 
@@ -160,7 +165,7 @@ def source_html(document: StoredDocument, chunk: Chunk, citation: Citation) -> s
     return (
         f'<div class="kildevisning" role="region" aria-label="Kildevisning">'
         f"<h3>{html.escape(meta.title)}{year}, side {page}</h3>"
-        f"<pre>{''.join(parts)}</pre>{citation_links(citation, document)}</div>"
+        f"<p>{compact(''.join(parts))}</p>{citation_links(citation, document)}</div>"
     )
 
 
@@ -200,7 +205,7 @@ def hits_html(query: str, hits: list[Hit]) -> str:
         ref = html.escape(reference(hit), quote=True)
         rows.append(
             f'<div class="treff"><strong>{hit.rank}. {html.escape(meta.title)}{year}</strong>, '
-            f"{pages}{internal}<blockquote>{highlight_terms(hit.chunk.text, query)}</blockquote>"
+            f"{pages}{internal}<blockquote>{compact(highlight_terms(hit.chunk.text, query))}</blockquote>"
             f'<button type="button" class="kopier" data-ref="{ref}" '
             f'aria-label="Kopier referansen til treff {hit.rank}">Kopier referanse</button></div>'
         )

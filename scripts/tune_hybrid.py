@@ -44,7 +44,7 @@ def main() -> int:
     vectors = assistant.embedder.encode_queries([g.question for g in gold])
 
     results = []
-    for method in ("minmax", "rrf"):
+    for method in ("minmax", "bounded", "rrf"):
         for weight in WEIGHTS:
             config = dataclasses.replace(settings.search, fusion=method, hybrid_weight=weight)
             searcher = Searcher(index, assistant.embedder, config)
