@@ -136,9 +136,10 @@ def split_long_text(text: str, max_chars: int = MAX_PAGE_CHARS) -> list[str]:
 def drop_repeated_lines(pages: list[str], min_share: float = 0.6) -> list[str]:
     """Remove running headers/footers and bare page numbers from a multi-page document.
 
-    A line counts as running when it appears (digits ignored) among the first or last two
-    lines of at least ``min_share`` of the pages; with fewer than three pages nothing is
-    dropped, since repetition cannot be told from content there.
+    A line counts as running when it appears (digits ignored) among the first or last three
+    lines of at least ``min_share`` of the pages (and at least three pages); with fewer than
+    three pages nothing is dropped, since repetition cannot be told from content there.
+    Three lines, because PDFs often put the footer before the header in reading order.
     """
     if len(pages) < 3:
         return [_drop_page_numbers(page) for page in pages]
@@ -149,10 +150,9 @@ def drop_repeated_lines(pages: list[str], min_share: float = 0.6) -> list[str]:
     counts: Counter[str] = Counter()
     for page in pages:
         lines = [line for line in page.split("\n") if line.strip()]
-        depth = 2 if len(lines) > 4 else 1
-        edge = set(key(line) for line in lines[:depth] + lines[-depth:])
+        edge = set(key(line) for line in lines[:3] + lines[-3:])
         counts.update(edge)
-    running = {k for k, n in counts.items() if n >= max(2, min_share * len(pages)) and k}
+    running = {k for k, n in counts.items() if n >= max(3, min_share * len(pages)) and k}
     cleaned = []
     for page in pages:
         lines = page.split("\n")
