@@ -84,3 +84,18 @@ def test_pdf_question_about_page_two_cites_page_two(tmp_path, embedder):
     assert first.page == 2
     assert first.url == "https://example.org/samferdsel.pdf#page=2"
     assert "landstrøm" in first.text[first.highlights[0][0]:first.highlights[0][1]]
+
+
+def test_citizen_question_about_charging_heavy_vehicles(seed_assistant):
+    answer = seed_assistant.ask("Hva gjør regionen for lading av tunge kjøretøy?")
+    assert answer.found
+    assert "ladeinfrastruktur for tungtransport" in answer.answer
+    assert answer.citations[0].page == 7 and answer.answer.count("[") == 1
+
+
+def test_follow_up_is_searched_with_the_previous_question(seed_assistant):
+    first = seed_assistant.ask("Hvilke rapporter kom ut av gods- og logistikkprosjektet?")
+    follow_up = seed_assistant.ask("Når kom den?", context=first.searched_for)
+    assert follow_up.question == "Når kom den?"
+    assert "rapporter" in follow_up.searched_for
+    assert follow_up.found and "2020" in follow_up.answer

@@ -23,7 +23,8 @@ INTERNAL_TITLE = "Internt arbeidsnotat om lastesykler"
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory, embedder, seed_corpus):
+def browser_app(tmp_path_factory, embedder, seed_corpus):
+    """(url, assistant) of a running app with the seed corpus and one internal document."""
     root = tmp_path_factory.mktemp("browser")
     corpus = root / "corpus"
     shutil.copytree(seed_corpus, corpus)
@@ -39,8 +40,13 @@ def app_url(tmp_path_factory, embedder, seed_corpus):
         port = s.getsockname()[1]
     server = RunningServer(assistant, "127.0.0.1", port,
                            staff=StaffAccounts.from_pairs({"kari": "hemmelig-passord"})).start()
-    yield server.url
+    yield server.url, assistant
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def app_url(browser_app):
+    return browser_app[0]
 
 
 def make_browser(width: int, height: int):
@@ -96,7 +102,7 @@ def open_tab(driver, label: str):
     WebDriverWait(driver, 60).until(find).click()
 
 
-def test_ask_open_citation_and_see_highlighted_passage(browser, app_url):
+def test_ask_open_citation_and_see_highlighted_passage(browser, app_url, browser_app):
     from selenium.webdriver.common.by import By
 
     browser.get(app_url)
@@ -107,6 +113,12 @@ def test_ask_open_citation_and_see_highlighted_passage(browser, app_url):
     marked = wait_for(browser, "#kildevisning mark")
     assert "64 kommuner" in marked.text
     assert "side 2" in browser.find_element(By.ID, "kildevisning").text
+    wait_for(browser, "#kommentar textarea").send_keys("Fint svar, ring meg på 22 33 44 55")
+    browser.find_element(By.ID, "tommel-opp").click()
+    wait_for(browser, "#tilbakemelding-status", text="Takk for tilbakemeldingen")
+    report = browser_app[1].feedback.report()
+    assert report.to_json()["feedback"]["up"] >= 1
+    assert "22 33 44 55" not in str(report.to_json()) and "[telefon]" in str(report.to_json())
 
 
 def test_follow_up_question_uses_previous_turn(browser, app_url):
