@@ -523,7 +523,8 @@ def load_corpus(
     ``known`` holds the documents of the current index by id: a file whose bytes and
     sidecar are unchanged is taken from there instead of being parsed (and OCR'd) again.
     Of documents with the same text under different names, one is kept (an already
-    indexed one if any, else the first by name) and the others are reported as duplicates.
+    indexed one if any, else the shortest name, since copies get suffixes like " (1)" or
+    "-kopi") and the others are reported as duplicates.
     """
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"Fant ikke korpusmappen {corpus_dir}")
@@ -551,7 +552,8 @@ def load_corpus(
     for document in by_id.values():
         by_text.setdefault(document.text_hash, []).append(document)
     for group in by_text.values():
-        keeper = next((d for d in group if d.doc_id in known), group[0])
+        keeper = next((d for d in group if d.doc_id in known), None) or min(
+            group, key=lambda d: (len(d.doc_id), str(d.path)))  # "rapport" before "rapport (1)"
         for document in group:
             if document is keeper:
                 continue

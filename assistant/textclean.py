@@ -76,12 +76,17 @@ def join_hyphenation(text: str) -> str:
 
 
 def truncate_text(text: str, max_chars: int) -> str:
-    """``text`` cut to at most ``max_chars``, at a white space when there is one near the end."""
+    """``text`` cut to at most ``max_chars``: after a sentence or line if one ends near the
+    cut, else at a space, so the last passage indexed is not a broken word."""
     if len(text) <= max_chars:
         return text
     cut = text[:max_chars]
+    floor = max_chars * 0.9
+    sentence_end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "), cut.rfind(".\n"))
+    if sentence_end > floor:
+        return cut[: sentence_end + 1]
     space = max(cut.rfind(" "), cut.rfind("\n"))
-    if space > max_chars * 0.9:
+    if space > floor:
         cut = cut[:space]
     return cut.rstrip()
 
