@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from .cliparse import NorwegianArgumentParser, NorwegianHelpFormatter
 from .config import ModelConfig, Settings
 from .search import MODE_LABELS, MODES
 
@@ -30,8 +31,6 @@ ASSISTANT_CORPUS, ASSISTANT_INDEX, ASSISTANT_HOST, ASSISTANT_PORT, ASSISTANT_CAC
 """
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    pass
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -46,12 +45,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = NorwegianArgumentParser(
         prog="python -m assistant",
         description="Osloregionen-assistenten: still spørsmål på norsk og få svar hentet "
                     "ordrett fra Osloregionens dokumenter, med kildehenvisninger.",
         epilog=EPILOG,
-        formatter_class=HelpFormatter,
+        formatter_class=NorwegianHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="KOMMANDO")
     commands.required = True
@@ -60,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Les dokumentene i korpusmappen, del dem i tekstbiter, "
                                             "lag vektorer og bygg søkeindeksen. Bare nye og endrede "
                                             "dokumenter blir behandlet på nytt.",
-                                epilog=EPILOG, formatter_class=HelpFormatter)
+                                epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
     _common(index)
     index.add_argument("--rebuild", action="store_true",
                        help="bygg hele indeksen på nytt i stedet for å gjenbruke vektorer")
@@ -69,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Svar på et spørsmål med setninger fra dokumentene og "
                                           "nummererte kildehenvisninger. Bygger indeksen først "
                                           "hvis den ikke finnes.",
-                              epilog=EPILOG, formatter_class=HelpFormatter)
+                              epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
     ask.add_argument("question", metavar="SPØRSMÅL", help="spørsmålet, i anførselstegn")
     _common(ask)
     ask.add_argument("--json", action="store_true",
@@ -83,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "MRR@10 og nDCG@10 for hver søkemodus over spørsmålene i gullfilen. "
                     "Uten --index legges evalueringsindeksen i brukerens hurtigbuffer, så "
                     "produktindeksen i index/ blir ikke berørt.",
-        epilog=EPILOG, formatter_class=HelpFormatter)
+        epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
     _common(evaluate)
     evaluate.add_argument("--gold", type=Path, required=True, metavar="FIL",
                           help="gullspørsmål som JSONL: question, doc, evidence (valgfri)")
@@ -98,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "dokumentene ikke hadde svar på, og de siste kommentarene. Leser "
                     "feedback.sqlite3 i indeksmappen uten å laste språkmodellen. "
                     "Fødselsnumre, e-postadresser og telefonnumre er fjernet før lagring.",
-        epilog=EPILOG, formatter_class=HelpFormatter)
+        epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
     report.add_argument("--index", type=Path, metavar="MAPPE",
                         help="mappen der indeksen og feedback.sqlite3 ligger (standard: index/)")
     report.add_argument("--json", action="store_true",
@@ -110,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start nettprateassistenten (Gradio)",
                                 description="Start nettgrensesnittet. Bygger indeksen først hvis "
                                             "den ikke finnes.",
-                                epilog=EPILOG, formatter_class=HelpFormatter)
+                                epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
     _common(serve)
     serve.add_argument("--host", help="adressen serveren lytter på (standard: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="porten serveren lytter på (standard: 7860)")

@@ -16,6 +16,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 if (_ROOT / "assistant" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
+from assistant.cliparse import NorwegianArgumentParser  # noqa: E402
 from assistant.norquad import NorquadError, convert  # noqa: E402
 
 DEFAULT_INPUT = _ROOT.parent / "shared" / "data" / "norquad" / "validation.json"
@@ -23,11 +24,6 @@ DEFAULT_INPUT = _ROOT.parent / "shared" / "data" / "norquad" / "validation.json"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-
-class _NorwegianHelpFormatter(argparse.RawDescriptionHelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):
-        return super().add_usage(usage, actions, groups, prefix="bruk: " if prefix is None else prefix)
 
 
 DESCRIPTION = """\
@@ -46,22 +42,12 @@ avslutningskoder:
   2  feil i argumentene"""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: feil: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = NorwegianArgumentParser(
         prog="norquad_to_corpus.py",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=_NorwegianHelpFormatter,
-        add_help=False,
     )
-    parser._optionals.title = "valg"
-    parser.add_argument("-h", "--help", action="help", help="vis denne hjelpeteksten og avslutt")
     parser.add_argument(
         "--input",
         metavar="FIL",
