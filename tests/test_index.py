@@ -109,3 +109,139 @@ def test_stored_documents_keep_metadata_and_pages(settings, embedder):
     assert havn.kind == "pdf" and havn.pages[1].startswith("Havna får landstrøm")
     manifest = json.loads((index.path / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["checksums"]) == {"documents.json", "chunks.jsonl", "vectors.faiss"}
+
+
+# --------------------------------------------------------------------------- atomic swap
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from assistant.index import BUILDS, PARTIAL, current_build  # noqa: E402
+from assistant.norquad import convert  # noqa: E402
+from assistant.service import Assistant  # noqa: E402
+
+NORQUAD_SAMPLE = Path(__file__).resolve().parent / "data" / "norquad-sample.json"
+QUESTION = "Hvor mange kommuner er med i Osloregionen?"
+
+
+def partial_builds(index_dir: Path) -> list[Path]:
+    return sorted((index_dir / BUILDS).glob(f"{PARTIAL}*"))
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"ventet {timeout} s på {what}")
+        time.sleep(0.1)
+
+
+class StderrReader(threading.Thread):
+    """Collects a child's stderr as it comes (progress bars end lines with \\r, not \\n)."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream, self.text = stream, ""
+
+    def run(self):
+        for block in iter(lambda: os.read(self.stream.fileno(), 4096), b""):
+            self.text += block.decode("utf-8", "replace")
+
+
+def test_killed_rebuild_leaves_previous_index_and_a_second_build_is_refused(
+        settings, embedder, corpus, e5_model_dir):
+    first = build_index(settings, embedder, progress=False)
+    before = Assistant(settings, embedder).ask(QUESTION).to_json()
+    assert before["found"]
+    convert(NORQUAD_SAMPLE, corpus, settings.index_dir.parent / "gold.jsonl")  # ~200 chunks more
+
+    env = {**os.environ, "ASSISTANT_CACHE_DIR": str(e5_model_dir.parents[1])}
+    command = [sys.executable, "-m", "assistant", "index",
+               "--corpus", str(corpus), "--index", str(settings.index_dir)]
+    rebuild = subprocess.Popen([*command, "--rebuild"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, env=env)
+    progress = StderrReader(rebuild.stderr)
+    progress.start()
+    try:
+        wait_for(lambda: partial_builds(settings.index_dir), 180, "at bygget startet")
+        second = subprocess.run([*command, "--quiet"], capture_output=True, text=True, env=env,
+                                timeout=300)
+        assert second.returncode == 1
+        assert "pågår allerede" in second.stderr and f"(prosess {rebuild.pid})" in second.stderr
+        wait_for(lambda: "Batches" in progress.text, 180, "at vektorene ble laget")
+        assert rebuild.poll() is None, "bygget ble ferdig før det kunne drepes"
+    finally:
+        rebuild.send_signal(signal.SIGKILL)
+        rebuild.wait(timeout=60)
+    assert rebuild.returncode == -signal.SIGKILL
+
+    [leftover] = partial_builds(settings.index_dir)
+    assert current_build(settings.index_dir) == first.index_path
+    assert Assistant(settings, embedder).ask(QUESTION).to_json() == before
+
+    for path in corpus.glob("norquad-*"):
+        path.unlink()
+    after = build_index(settings, embedder, progress=False)
+    assert after.cleaned == [leftover.name] and not leftover.exists()
+    assert after.index_path == first.index_path and after.embedded_chunks == 0
+
+
+def test_serving_continues_during_a_rebuild_and_the_new_index_is_used_without_restart(
+        settings, embedder, corpus, e5_model_dir):
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.config import ModelConfig
+    from assistant.embedding import Embedder
+
+    assistant = Assistant(settings, embedder)
+    assistant.build(progress=False)
+    old_build = assistant.index.path
+    assert assistant.ask(QUESTION).found
+
+    # The build runs as `python -m assistant index` would: with its own copy of the model.
+    builder = Embedder(ModelConfig(), model=SentenceTransformer(str(e5_model_dir), device="cpu"))
+    (corpus / "ferjer.txt").write_text(
+        "Ferjesambandet Moss–Horten fikk elektriske ferjer i 2021.", encoding="utf-8")
+    convert(NORQUAD_SAMPLE, corpus, settings.index_dir.parent / "gold.jsonl", limit=8)
+    failures: list[BaseException] = []
+
+    def rebuild():
+        try:
+            build_index(settings, builder, progress=False)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    thread = threading.Thread(target=rebuild)
+    thread.start()
+    questions = [QUESTION, "Hva er det høyeste organet i Osloregionen?", "Når ble Osloregionen etablert?"]
+    answered = 0
+    while True:  # answers may come from the cache, searches always search
+        question = questions[answered % len(questions)]
+        answer = assistant.ask(question)
+        assert answer.found and answer.citations[0].doc_id == "osloregionen-gront-landtransportprogram"
+        assert assistant.search(question, k=3).hits
+        answered += 1
+        if not thread.is_alive():
+            break
+    thread.join()
+    assert not failures
+    assert answered > 3  # the questions really overlapped the build
+
+    answer = assistant.ask("Når fikk ferjesambandet Moss–Horten elektriske ferjer?")
+    assert answer.found and answer.citations[0].doc_id == "ferjer"
+    assert assistant.index.path != old_build
+
+
+def test_a_swap_keeps_the_replaced_build_and_removes_older_ones(settings, embedder, corpus):
+    built = []
+    for year in (2024, 2025, 2026):
+        make_pdf(corpus / "havn.pdf", [f"Havna får landstrøm i {year}."])
+        built.append(build_index(settings, embedder, progress=False).index_path)
+    remaining = sorted(p.name for p in (settings.index_dir / BUILDS).iterdir())
+    assert remaining == sorted(p.name for p in built[1:])
+    assert current_build(settings.index_dir) == built[2]
