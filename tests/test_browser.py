@@ -55,9 +55,11 @@ def make_browser(width: int, height: int):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    options.add_experimental_option("prefs", {"intl.accept_languages": "nb-NO,nb"})
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                      "--no-first-run", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                     "--lang=nb-NO",
                      f"--window-size={width},{height}"):
         options.add_argument(argument)
     return webdriver.Chrome(service=Service(DRIVER), options=options)
@@ -216,3 +218,29 @@ def test_narrow_screen_and_keyboard_only(app_url):
         driver.save_screenshot(str(ARTIFACTS / "smal-skjerm-360px.png"))
     finally:
         driver.quit()
+
+
+ENGLISH_LABELS = {"clear", "copy", "submit", "like", "dislike", "share", "loading", "close",
+                  "remove", "edit", "undo", "retry", "settings", "download", "show more"}
+
+
+def test_every_control_has_a_norwegian_label(browser, app_url):
+    """Gradio's own controls follow the browser language; ours are written in Norwegian."""
+    browser.get(app_url)
+    ask(browser, "Når ble Osloregionen etablert?")
+    wait_for(browser, "#samtale", text="2004")
+    script = """
+      return [...document.querySelectorAll('button, input, textarea, select, [role=radio], [role=tab]')]
+        .filter(e => e.offsetParent !== null)
+        .map(e => {
+          const labelled = e.id && document.querySelector(`label[for="${e.id}"]`);
+          const wrapper = e.closest('label');
+          return (e.getAttribute('aria-label') || (labelled && labelled.innerText) ||
+                  (wrapper && wrapper.innerText) || e.innerText || e.value ||
+                  e.getAttribute('title') || e.getAttribute('placeholder') || '').trim();
+        });
+    """
+    labels = browser.execute_script(script)
+    assert labels and all(labels), labels
+    english = [label for label in labels if label.lower() in ENGLISH_LABELS]
+    assert not english, english
