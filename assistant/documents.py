@@ -190,8 +190,9 @@ def build_meta(stem: str, sidecar: dict, fallback: dict) -> DocumentMeta:
 
 #: Bump when reading or cleaning changes, so that indexes built before re-read every file.
 EXTRACTION_VERSION = "2"
-#: A PDF page with fewer word characters than this, and an image on it, is treated as scanned.
-MIN_TEXT_CHARS = 20
+#: A PDF page with fewer letters and digits than this, and an image on it, is treated as
+#: scanned (scanners often stamp a page number or "Scanned by …" as the only text).
+MIN_TEXT_CHARS = 50
 FIX_SIDECAR = "hoppet over – rett opp metadatafilen"
 
 
@@ -303,13 +304,19 @@ def _has_image(page) -> bool:
                     return True
                 if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
                     stack.append(xobject["/Resources"])
-        return False
+        contents = page.get_contents()  # an inline image: BI … ID … EI in the page itself
+        data = contents.get_data() if contents is not None else b""
+        return b"BI" in data and b"ID" in data and b"EI" in data
     except Exception:
         return True
 
 
+def _letters(text: str) -> int:
+    return sum(ch.isalnum() for ch in text)
+
+
 def _needs_ocr(text: str) -> bool:
-    return sum(ch.isalnum() for ch in text) < MIN_TEXT_CHARS
+    return _letters(text) < MIN_TEXT_CHARS
 
 
 def read_pdf_pages(path: Path, ocr: bool = True) -> Extracted:
@@ -366,7 +373,7 @@ def _ocr_pages(path: Path, numbers: list[int], texts: list[str]) -> list[Note]:
     try:
         tools = find_tools()
     except OcrUnavailable as exc:
-        if all(_needs_ocr(t) for t in texts):
+        if not any(t.strip() for t in texts):
             raise DocumentError(f"PDF-en er skannet (ingen tekst), og {exc.reason}",
                                 action=f"hoppet over – {exc.fix}") from exc
         return [Note(f"{describe_pages(numbers)} er skannet (ingen tekst), og {exc.reason}",
@@ -379,7 +386,7 @@ def _ocr_pages(path: Path, numbers: list[int], texts: list[str]) -> list[Note]:
             failed.append(number)
             reasons.append(str(exc))
             continue
-        if not _needs_ocr(text):
+        if _letters(text) > _letters(texts[number - 1]):  # else keep the little text there was
             texts[number - 1] = text
             read.append(number)
     notes = []

@@ -71,6 +71,14 @@ class IndexLocked(IndexProblem):
     pass
 
 
+class IndexEmpty(IndexProblem):
+    """Nothing in the corpus could be indexed; ``report`` says why, file by file."""
+
+    def __init__(self, message: str, report: "BuildReport"):
+        super().__init__(message)
+        self.report = report
+
+
 @dataclass(frozen=True)
 class StoredDocument:
     """A document as the index remembers it: enough to cite it and show its pages."""
@@ -552,6 +560,14 @@ def _build_into(partial: Path, build_id: str, settings: Settings, embedder, rebu
     )
     report.chunks = len(chunks)
     report.embedded_chunks = len(to_embed)
+    if not chunks:
+        skipped = "; ".join(f"{p.path.name}: {p.problem}" for p in report.problems[:5])
+        more = f" (og {len(report.problems) - 5} til)" if len(report.problems) > 5 else ""
+        raise IndexEmpty(
+            f"Fant ingen tekst å indeksere i {corpus_dir}, så indeksen er ikke endret. "
+            + (f"Hoppet over {skipped}{more}." if skipped else "Mappen har ingen dokumenter."),
+            report,
+        )
 
     if previous is not None and not (report.added or report.updated or report.removed):
         report.index_path = previous.path

@@ -121,7 +121,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from assistant.index import BUILDS, PARTIAL, current_build  # noqa: E402
+from assistant.index import BUILDS, PARTIAL, IndexEmpty, current_build  # noqa: E402
 from assistant.norquad import convert  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 
@@ -245,3 +245,14 @@ def test_a_swap_keeps_the_replaced_build_and_removes_older_ones(settings, embedd
     remaining = sorted(p.name for p in (settings.index_dir / BUILDS).iterdir())
     assert remaining == sorted(p.name for p in built[1:])
     assert current_build(settings.index_dir) == built[2]
+
+
+def test_corpus_with_nothing_indexable_leaves_the_index_alone(settings, embedder, corpus):
+    first = build_index(settings, embedder, progress=False)
+    for path in list(corpus.iterdir()):
+        path.unlink()
+    (corpus / "tom.pdf").write_bytes(b"")
+    with pytest.raises(IndexEmpty, match="Fant ingen tekst å indeksere.*tom.pdf: filen er tom"):
+        build_index(settings, embedder, progress=False, rebuild=True)
+    assert current_build(settings.index_dir) == first.index_path
+    assert not partial_builds(settings.index_dir)
