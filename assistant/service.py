@@ -24,6 +24,16 @@ CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
+class CacheInfo:
+    """How the answer cache has done since the index in use was loaded."""
+
+    hits: int
+    misses: int
+    size: int
+    maxsize: int = CACHE_SIZE
+
+
+@dataclass(frozen=True)
 class SearchResult:
     """Hits of a staff search, with the mode that produced them."""
 
@@ -45,6 +55,7 @@ class Assistant:
         self._searcher: Searcher | None = None
         self._build = None
         self._cache: OrderedDict[tuple, Answer] = OrderedDict()
+        self._hits = self._misses = 0
 
     # ----------------------------------------------------------------- index
 
@@ -73,7 +84,7 @@ class Assistant:
             index = load_index(self.settings.index_dir, self.settings)
             self._searcher = Searcher(index, self.embedder, self.settings.search)
             self._build = build
-            self._cache.clear()
+            self._clear_cache()
 
     @property
     def searcher(self) -> Searcher:
@@ -110,18 +121,36 @@ class Assistant:
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
+                self._hits += 1
                 self._cache.move_to_end(key)
                 return replace(cached, question=original, searched_for=question)
+            self._misses += 1
         query_vector = searcher.embed_query(question)
         hits = searcher.search(question, k=self.settings.search.top_k, mode=mode,
                                filters=filters, query_vector=query_vector)
         answer = compose_answer(question, hits, query_vector, self.embedder,
                                 self.settings.search, mode, idf=searcher.index.lexical.idf)
         with self._lock:
+            if self._searcher is not searcher:  # a rebuild was loaded meanwhile
+                return replace(answer, question=original, searched_for=question)
             self._cache[key] = answer
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return replace(answer, question=original, searched_for=question)
+
+    def cache_info(self) -> CacheInfo:
+        """Hits and misses of the answer cache (emptied whenever another build is loaded)."""
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, len(self._cache))
+
+    def clear_cache(self) -> None:
+        """Forget cached answers (benchmarks measure uncached questions this way)."""
+        with self._lock:
+            self._clear_cache()
+
+    def _clear_cache(self) -> None:
+        self._cache.clear()
+        self._hits = self._misses = 0
 
     def search(self, query: str, k: int = 20, mode: str | None = None,
                filters: Filters = PUBLIC) -> SearchResult:
