@@ -57,6 +57,7 @@ TOPICS = {
     ],
 }
 SOURCE_ROUTE = "/kilde"
+SOURCE_HINT = "<p><em>Velg en kilde over for å se siden den står på, med utdraget markert.</em></p>"
 CSS = """
 .kilde mark, .treff mark, .kildevisning mark { background: #ffe066; color: #000; padding: 0 2px; }
 .kildevisning .utdrag { background: #e7f1ff; }
@@ -257,12 +258,12 @@ def create_app(assistant: Assistant, staff: StaffAccounts | None = None):
         choices = [(citation_label(c), c.n) for c in answer.citations]
         next_context = (answer.searched_for or context) if answer.found else context
         return ("", history, next_context, answer, answer_id,
-                gr.update(choices=choices, value=None, visible=bool(choices)), "",
-                gr.update(visible=answer_id is not None), "")
+                gr.update(choices=choices, value=None, visible=bool(choices)),
+                SOURCE_HINT if choices else "", gr.update(visible=answer_id is not None), "")
 
     def show_source(n: int | None, answer: Answer | None) -> str:
         if not n or answer is None:
-            return ""
+            return SOURCE_HINT
         citation = next((c for c in answer.citations if c.n == n), None)
         index = assistant.index
         if citation is None or not (0 <= citation.chunk_id < len(index.chunks)):
