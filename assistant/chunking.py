@@ -101,11 +101,20 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
 def _is_abbreviation(text: str, period_index: int) -> bool:
     if text[period_index] != ".":
         return False
-    word = re.search(r"(\S+)$", text[:period_index])
-    if word is None:
+    start = period_index  # scan back over the word (no slicing of the whole page: linear time)
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    token = text[start:period_index].lstrip("(«\"„[").lower()
+    if not token:
         return False
-    token = word.group(1).lstrip("(«\"„[").lower()
     return token in ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _rstrip_end(text: str, start: int, end: int) -> int:
+    """``end`` moved left over white space, not below ``start``."""
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
 
 
 def split_sentences(text: str, page: int = 1) -> list[Sentence]:
@@ -117,7 +126,7 @@ def split_sentences(text: str, page: int = 1) -> list[Sentence]:
             if _is_abbreviation(text, match.start()):
                 continue
             end = match.end()
-            sentence_end = len(text[:end].rstrip())
+            sentence_end = _rstrip_end(text, start, end)
             if sentence_end > start:
                 sentences.append(Sentence(page, start, sentence_end))
             start = end
@@ -141,7 +150,7 @@ def split_long(sentence: Sentence, text: str, n_tokens: int, max_tokens: int) ->
         cuts.append(sentence.end)
     pieces = []
     for a, b in zip(cuts, cuts[1:]):
-        end = a + len(text[a:b].rstrip())
+        end = _rstrip_end(text, a, b)
         if end > a:
             pieces.append(Sentence(sentence.page, a, end))
     return pieces
