@@ -2,21 +2,34 @@
 
 One :class:`Embedder` per process is enough; it is created by whoever needs it (CLI,
 server, tests) and passed along, never kept in a module global.
+
+Two paths, the same vectors. Indexing encodes many passages through sentence-transformers
+on all cores. A question (or a few sentences) is encoded on one thread through a frozen
+TorchScript trace of the same transformer: on two shared cores, sentence-transformers
+spent ~50 ms on a question with one thread and several hundred ms with two whenever
+another process kept a core busy (OpenMP threads waiting on each other), the trace ~25 ms.
+See docs/performance.md.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
 
 from .config import ModelConfig
 
+#: Up to this many texts an encode counts as small and takes the one-thread path.
+SMALL_BATCH = 8
+
 
 class Embedder:
     """A sentence-transformers model with the query/passage prompts it was trained with."""
 
-    def __init__(self, config: ModelConfig = ModelConfig(), model=None):
+    def __init__(self, config: ModelConfig = ModelConfig(), model=None, fast: bool = True):
+        import torch
+
         from .model_export import load_sentence_transformer
 
         self.config = config
@@ -29,6 +42,11 @@ class Embedder:
         }
         self.tokenizer = self.model.tokenizer
         self.dimension = int(self.model.get_embedding_dimension())
+        #: Threads for indexing: torch's default (all cores) as it was when we started.
+        self.threads = torch.get_num_threads()
+        self.small = FrozenEncoder(self.model) if fast and FrozenEncoder.supports(self.model) else None
+        if self.small is not None:
+            self.small.start()
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, "query")
@@ -37,8 +55,16 @@ class Embedder:
         return self._encode(texts, "passage", progress)
 
     def _encode(self, texts: Sequence[str], prompt_name: str, progress: bool = False) -> np.ndarray:
+        import torch
+
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        small = len(texts) <= SMALL_BATCH
+        if small and self.small is not None and self.small.ready:
+            prompt = self.model.prompts.get(prompt_name, "")
+            return self.small.encode([prompt + text for text in texts])
+        # Per calling thread (OpenMP): one for a few texts, all cores for indexing.
+        torch.set_num_threads(1 if small else self.threads)
         vectors = self.model.encode(
             list(texts),
             prompt_name=prompt_name,
@@ -55,3 +81,108 @@ class Embedder:
             return []
         encoded = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
+
+
+class FrozenEncoder:
+    """Transformer + mean pooling + L2 norm as one frozen TorchScript module, on one thread.
+
+    Only used for models laid out as [Transformer, mean Pooling (prompt included),
+    Normalize] on CPU, where it computes what ``model.encode`` does (to ~1e-7). Tracing
+    takes a few seconds, so :meth:`start` does it in the background and the Embedder uses
+    sentence-transformers until it is :attr:`ready`; a first question is never kept
+    waiting. The trace is made with a padded batch, so the attention mask stays in the
+    graph for padded batches of any length.
+    """
+
+    def __init__(self, model):
+        self.tokenizer = model.tokenizer
+        self.transformer = model[0].auto_model
+        self.max_length = int(model.max_seq_length)
+        self._module = None
+        self._done = threading.Event()
+        self._started = False
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def supports(model) -> bool:
+        try:
+            modules = list(model)
+            pooling = modules[1].get_config_dict()
+            return (
+                len(modules) == 3
+                and hasattr(modules[0], "auto_model")
+                and type(modules[2]).__name__ == "Normalize"
+                and pooling.get("pooling_mode") == "mean"
+                and pooling.get("include_prompt", True)
+                and str(model.device) == "cpu"
+            )
+        except (AttributeError, IndexError, TypeError):
+            return False
+
+    def start(self) -> None:
+        """Trace in a background thread (once)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._build, name="frozen-encoder", daemon=True).start()
+
+    @property
+    def ready(self) -> bool:
+        return self._module is not None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until tracing has finished (tests, benchmarks); True if it succeeded."""
+        self.start()
+        self._done.wait(timeout)
+        return self.ready
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        batch = self._tokenize(texts)
+        torch.set_num_threads(1)
+        with torch.inference_mode():
+            vectors = self._module(batch["input_ids"], batch["attention_mask"])
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
+
+    def _tokenize(self, texts: list[str]):
+        return self.tokenizer(texts, padding=True, truncation="longest_first",
+                              max_length=self.max_length, return_tensors="pt")
+
+    def _build(self) -> None:
+        import warnings
+
+        import torch
+
+        try:
+            torch.set_num_threads(1)  # leave the other core to whatever starts meanwhile
+            pooled = _mean_pooled(self.transformer).eval()
+            example = self._tokenize(["ein to tre fire fem seks sju", "ein"])  # padded: mask kept
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracing warns about the branches it freezes
+                traced = torch.jit.trace(pooled, (example["input_ids"], example["attention_mask"]),
+                                         strict=False, check_trace=False)
+                self._module = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
+        except Exception:  # noqa: BLE001 - the sentence-transformers path keeps working
+            self._module = None
+        finally:
+            self._done.set()
+
+
+def _mean_pooled(transformer):
+    """``transformer`` followed by sentence-transformers' mean pooling and Normalize."""
+    import torch
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask)[0]
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+    return MeanPooled()
