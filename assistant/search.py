@@ -92,6 +92,24 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low)
 
 
+@dataclass
+class _MaskInfo:
+    """How many chunks a mask allows, and its FAISS selector, made once per mask: a
+    bitmap is a bit test per id, where an ``IDSelectorBatch`` hash set cost ms per question."""
+
+    mask: np.ndarray
+    allowed: int
+    _selector: tuple | None = None
+
+    def selector(self):
+        import faiss
+
+        if self._selector is None:
+            bitmap = np.packbits(self.mask, bitorder="little")
+            self._selector = (faiss.IDSelectorBitmap(bitmap), bitmap)  # bitmap outlives it
+        return self._selector[0]
+
+
 class Searcher:
     """Searches one loaded index with one embedder; cheap to create, safe to share."""
 
@@ -101,6 +119,7 @@ class Searcher:
         self.config = config
         self._chunk_doc = [index.documents[c.doc_id] for c in index.chunks]
         self._allowed_cache: dict[Filters, np.ndarray] = {}
+        self._masks: dict[int, _MaskInfo] = {}  # by id(mask); the info keeps the mask alive
 
     def allowed(self, filters: Filters) -> np.ndarray:
         """Boolean mask over chunks that ``filters`` lets through (cached per filter)."""
@@ -115,19 +134,45 @@ class Searcher:
         return self.embedder.encode_queries([question[:MAX_QUESTION_CHARS]])[0]
 
     def dense_candidates(self, query_vector: np.ndarray, n: int, mask: np.ndarray) -> dict[int, float]:
+        """The ``n`` chunks allowed by ``mask`` nearest to ``query_vector``, with cosines.
+
+        An HNSW index is searched through its graph, with ``hnsw_ef_search`` (at least
+        ``n``) as the effort. When a filter leaves fewer than ``hnsw_min_chunks`` chunks,
+        the graph would have to walk past mostly forbidden neighbours, so the allowed
+        vectors are searched exactly instead, which is cheap for that few.
+        """
         import faiss
 
         total = len(mask)
-        if total == 0 or not mask.any():
+        info = self._mask_info(mask)
+        allowed = info.allowed
+        if total == 0 or allowed == 0:
             return {}
-        n = min(n, total)
-        params = None
-        if not mask.all():
-            allowed_ids = np.flatnonzero(mask).astype(np.int64)
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed_ids))
-            n = min(n, len(allowed_ids))
-        scores, ids = self.index.vectors.search(query_vector[None, :], n, params=params)
+        n = min(n, allowed)
+        index = self.index.vectors
+        graph = isinstance(index, faiss.IndexHNSW)
+        if graph and allowed < self.config.hnsw_min_chunks:
+            index, graph = faiss.downcast_index(index.storage), False
+        selector = info.selector() if allowed < total else None
+        if graph:
+            params = faiss.SearchParametersHNSW(efSearch=max(self.config.hnsw_ef_search, n))
+            if selector is not None:
+                params.sel = selector
+        else:
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        # One question is too little work to share: two OpenMP threads on two shared cores
+        # made an exact search at 10 000 chunks take 11 ms instead of 1.2 ms.
+        faiss.omp_set_num_threads(1)  # for this (calling) thread only
+        scores, ids = index.search(query_vector[None, :], n, params=params)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+
+    def _mask_info(self, mask: np.ndarray) -> "_MaskInfo":
+        info = self._masks.get(id(mask))
+        if info is None or info.mask is not mask:
+            if len(self._masks) > 64:  # masks are cached per filter, so this stays small
+                self._masks.clear()
+            info = self._masks[id(mask)] = _MaskInfo(mask, int(mask.sum()))
+        return info
 
     def dense_scores(self, query_vector: np.ndarray, ids: list[int]) -> np.ndarray:
         if not ids:
