@@ -93,19 +93,82 @@ def _matches(term: str, sentence_terms: set[str]) -> bool:
 
 def lexical_overlap(question_terms: list[str], sentence: str, idf=None) -> float:
     """The share of the question's terms found in the sentence, weighted by rarity."""
+    return _weighted_overlap(question_terms, [idf(t) if idf else 1.0 for t in question_terms],
+                             sentence)
+
+
+def _weighted_overlap(question_terms: list[str], weights: list[float], sentence: str,
+                      matches=None) -> float:
     if not question_terms:
         return 0.0
-    weights = [idf(t) if idf else 1.0 for t in question_terms]
     total = sum(weights)
     if total <= 0:
         return 0.0
     terms = set(analyze(sentence))
-    return sum(w for t, w in zip(question_terms, weights) if _matches(t, terms)) / total
+    matches = matches or _matches
+    return sum(w for t, w in zip(question_terms, weights) if matches(t, terms)) / total
+
+
+#: A question term of at least this many letters also matches a compound that starts with
+#: it ("tung" → "tungtransport"), when choosing which sentences the model scores.
+LOOSE_PREFIX = 4
+
+
+def _loose_matches(term: str, sentence_terms: set[str]) -> bool:
+    """:func:`_matches`, or the first part of a compound: wider, for the cheap first stage."""
+    return _matches(term, sentence_terms) or (
+        len(term) >= LOOSE_PREFIX and any(t.startswith(term) for t in sentence_terms))
 
 
 def sentence_score(cosine: float, overlap: float, sentence: str) -> float:
     short = len(sentence.split()) < SHORT_SENTENCE_WORDS
     return cosine + LEXICAL_WEIGHT * overlap - (SHORT_SENTENCE_PENALTY if short else 0.0)
+
+
+#: Below every sentence the model scored: one it did not score can only be highlighted
+#: in its own passage, never chosen over a scored one.
+UNSCORED = 1.0
+
+
+def score_sentences(
+    question: str,
+    hits: list[Hit],
+    query_vector: np.ndarray | None,
+    embedder,
+    dense_sentences: int,
+    idf=None,
+) -> dict[tuple[int, int], float]:
+    """A score for each (hit, sentence) of ``hits``, in two stages to keep the model cheap.
+
+    First every sentence gets a cheap score: word overlap with the question plus the cosine
+    of its whole passage. Then only the ``dense_sentences`` best are encoded and scored with
+    their own cosine; the others drop below them (``UNSCORED``). With 0 the cheap score
+    is final.
+    """
+    question_terms = analyze(question)
+    weights = [idf(t) if idf else 1.0 for t in question_terms]
+    candidates: list[tuple[int, int]] = []
+    texts: list[str] = []
+    for h, hit in enumerate(hits):
+        for s, sentence in enumerate(hit.chunk.sentence_texts()):
+            candidates.append((h, s))
+            texts.append(sentence)
+    candidates, texts = candidates[:MAX_SENTENCES_SCORED], texts[:MAX_SENTENCES_SCORED]
+    overlaps = [_weighted_overlap(question_terms, weights, text) for text in texts]
+    if dense_sentences <= 0 or not texts:
+        return {c: sentence_score(hits[c[0]].dense, overlap, quote(text))
+                for c, overlap, text in zip(candidates, overlaps, texts)}
+    cheap = [sentence_score(hits[h].dense, _weighted_overlap(question_terms, weights, text,
+                                                             _loose_matches), quote(text))
+             for (h, _), text in zip(candidates, texts)]
+    chosen = sorted(range(len(texts)), key=lambda i: -cheap[i])[:dense_sentences]
+    if query_vector is None:
+        query_vector = embedder.encode_queries([question])[0]
+    cosine = embedder.encode_passages([texts[i] for i in chosen]) @ query_vector
+    scores = [score - UNSCORED for score in cheap]
+    for i, c in zip(chosen, cosine):
+        scores[i] = sentence_score(float(c), overlaps[i], quote(texts[i]))
+    return dict(zip(candidates, scores))
 
 
 #: A passage is cited only when it is nearly as relevant as the best one.
@@ -146,21 +209,8 @@ def compose_answer(
         return Answer(question=question, answer=NOT_FOUND, found=False)
 
     hits = citable(hits[: config.top_k], mode)
-    question_terms = analyze(question)
-    candidates: list[tuple[int, int]] = []  # (hit index, sentence index)
-    for h, hit in enumerate(hits[: config.answer_passages]):
-        for s in range(len(hit.chunk.sentences)):
-            candidates.append((h, s))
-    candidates = candidates[:MAX_SENTENCES_SCORED]
-    texts = [hits[h].chunk.sentence_texts()[s] for h, s in candidates]
-    if query_vector is None:
-        query_vector = embedder.encode_queries([question])[0]
-    cosine = embedder.encode_passages(texts) @ query_vector if texts else np.zeros(0)
-    scores = {
-        (h, s): sentence_score(float(cosine[i]), lexical_overlap(question_terms, texts[i], idf),
-                               quote(texts[i]))
-        for i, (h, s) in enumerate(candidates)
-    }
+    scores = score_sentences(question, hits[: config.answer_passages], query_vector, embedder,
+                             config.answer_dense_sentences, idf)
 
     best_by_hit: dict[int, tuple[float, int]] = {}
     for (h, s), score in scores.items():

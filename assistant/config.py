@@ -78,6 +78,17 @@ class SearchConfig:
     min_dense_score: float = 0.80
     #: Passages whose sentences compete to be quoted as the answer.
     answer_passages: int = 4
+    #: Sentences the model re-scores per question: the best by the cheap score (word
+    #: overlap + the passage's cosine). Encoding every candidate sentence cost ~0.5 s a
+    #: question; see docs/performance.md for how this number was chosen.
+    answer_dense_sentences: int = 4
+    #: From this many chunks on, dense search uses an HNSW graph instead of exact search
+    #: (exact search reads every vector: ~15 ms a query at 100 000 chunks on 2 cores).
+    hnsw_min_chunks: int = 50_000
+    #: HNSW graph degree, and the effort spent building it and searching it.
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 64
+    hnsw_ef_search: int = 128
 
 
 @dataclass(frozen=True)
