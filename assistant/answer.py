@@ -164,7 +164,8 @@ def score_sentences(
     chosen = sorted(range(len(texts)), key=lambda i: -cheap[i])[:dense_sentences]
     if query_vector is None:
         query_vector = embedder.encode_queries([question])[0]
-    cosine = embedder.encode_passages([texts[i] for i in chosen]) @ query_vector
+    encode = getattr(embedder, "encode_sentences", embedder.encode_passages)
+    cosine = encode([texts[i] for i in chosen]) @ query_vector
     scores = [score - UNSCORED for score in cheap]
     for i, c in zip(chosen, cosine):
         scores[i] = sentence_score(float(c), overlaps[i], quote(texts[i]))

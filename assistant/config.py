@@ -79,15 +79,17 @@ class SearchConfig:
     #: Passages whose sentences compete to be quoted as the answer.
     answer_passages: int = 4
     #: Sentences the model re-scores per question: the best by the cheap score (word
-    #: overlap + the passage's cosine). Encoding every candidate sentence cost ~0.5 s a
-    #: question; see docs/performance.md for how this number was chosen.
-    answer_dense_sentences: int = 4
+    #: overlap + the passage's cosine). Encoding every candidate sentence (up to 64) cost
+    #: ~0.5 s a question; 3 quote the NorQuAD answer as often (docs/performance.md).
+    answer_dense_sentences: int = 3
     #: From this many chunks on, dense search uses an HNSW graph instead of exact search
     #: (exact search reads every vector: ~15 ms a query at 100 000 chunks on 2 cores).
     hnsw_min_chunks: int = 50_000
-    #: HNSW graph degree, and the effort spent building it and searching it.
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 64
+    #: HNSW graph degree, and the effort spent building it and searching it. With degree
+    #: 32, recall@10 stopped at 0.966 however hard it searched (near-duplicate passages);
+    #: 48 gave 0.999 at efSearch 128 (docs/performance.md).
+    hnsw_m: int = 48
+    hnsw_ef_construction: int = 200
     hnsw_ef_search: int = 128
 
 

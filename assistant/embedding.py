@@ -14,6 +14,7 @@ See docs/performance.md.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,6 +23,8 @@ from .config import ModelConfig
 
 #: Up to this many texts an encode counts as small and takes the one-thread path.
 SMALL_BATCH = 8
+#: Answer sentences remembered (by text) with their vectors: ~1.5 KB each.
+SENTENCE_CACHE = 4096
 
 
 class Embedder:
@@ -47,12 +50,36 @@ class Embedder:
         self.small = FrozenEncoder(self.model) if fast and FrozenEncoder.supports(self.model) else None
         if self.small is not None:
             self.small.start()
+        self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sentences_lock = threading.Lock()
+        self.sentence_hits = self.sentence_misses = 0
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, "query")
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, "passage", progress)
+
+    def encode_sentences(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage vectors of answer sentences, remembered by text (LRU): a passage that
+        answers one question is often quoted for the next ones about the same subject."""
+        with self._sentences_lock:
+            known = {t: self._sentences.get(t) for t in texts}
+        missing = list(dict.fromkeys(t for t, v in known.items() if v is None))
+        if missing:
+            for text, vector in zip(missing, self.encode_passages(missing)):
+                known[text] = vector
+        with self._sentences_lock:
+            self.sentence_misses += len(missing)
+            self.sentence_hits += len(texts) - len(missing)
+            for text in texts:
+                self._sentences[text] = known[text]
+                self._sentences.move_to_end(text)
+            while len(self._sentences) > SENTENCE_CACHE:
+                self._sentences.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([known[t] for t in texts])
 
     def _encode(self, texts: Sequence[str], prompt_name: str, progress: bool = False) -> np.ndarray:
         import torch
@@ -99,6 +126,7 @@ class FrozenEncoder:
         self.transformer = model[0].auto_model
         self.max_length = int(model.max_seq_length)
         self._module = None
+        self.error: Exception | None = None  # why tracing failed, if it did
         self._done = threading.Event()
         self._started = False
         self._lock = threading.Lock()
@@ -151,22 +179,28 @@ class FrozenEncoder:
                               max_length=self.max_length, return_tensors="pt")
 
     def _build(self) -> None:
+        import logging
         import warnings
 
         import torch
 
+        # Tracing reads every attribute, and transformers logs one about a training loss.
+        transformers_log = logging.getLogger("transformers.modeling_utils")
+        level = transformers_log.level
         try:
             torch.set_num_threads(1)  # leave the other core to whatever starts meanwhile
             pooled = _mean_pooled(self.transformer).eval()
             example = self._tokenize(["ein to tre fire fem seks sju", "ein"])  # padded: mask kept
+            transformers_log.setLevel(logging.ERROR)
             with torch.inference_mode(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # tracing warns about the branches it freezes
                 traced = torch.jit.trace(pooled, (example["input_ids"], example["attention_mask"]),
                                          strict=False, check_trace=False)
                 self._module = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
-        except Exception:  # noqa: BLE001 - the sentence-transformers path keeps working
-            self._module = None
+        except Exception as exc:  # noqa: BLE001 - the sentence-transformers path keeps working
+            self.error = exc
         finally:
+            transformers_log.setLevel(level)
             self._done.set()
 
 

@@ -436,6 +436,7 @@ def run_worker(args: argparse.Namespace) -> int:
         assistant.ask(q)
         cached.append(time.perf_counter() - t)
     info = assistant.cache_info()
+    memory_end = rss_mb()  # before the recall check below, which holds its own copies
 
     result = {
         "chunks": len(searcher.index.chunks),
@@ -448,8 +449,9 @@ def run_worker(args: argparse.Namespace) -> int:
         "search": percentiles(timings["search"]), "answer": percentiles(timings["answer"]),
         "end_to_end": percentiles(timings["total"]), "cached": percentiles(cached),
         "cache_info": asdict(info),
+        "sentence_cache": {"hits": embedder.sentence_hits, "misses": embedder.sentence_misses},
+        "memory_end": memory_end,
         "recall": recall(searcher, vectors),
-        "memory_end": rss_mb(),
         "disk": dir_size_mb(searcher.index.path),
     }
     Path(args.worker_out).write_text(json.dumps(result, indent=2))

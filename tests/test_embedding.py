@@ -25,3 +25,13 @@ def test_many_texts_take_the_sentence_transformers_path(embedder):
     reference = embedder.model.encode(texts, prompt_name="passage", normalize_embeddings=True)
     np.testing.assert_allclose(embedder.encode_passages(texts), reference, atol=1e-5)
     assert embedder.encode_queries([]).shape == (0, embedder.dimension)
+
+
+def test_sentence_vectors_are_remembered(embedder):
+    sentences = ["Etablert i 2004.", "Representantskapet er høyeste organ.", "Etablert i 2004."]
+    reference = embedder.encode_passages(sentences)
+    hits, misses = embedder.sentence_hits, embedder.sentence_misses
+    np.testing.assert_allclose(embedder.encode_sentences(sentences), reference, atol=1e-6)
+    np.testing.assert_allclose(embedder.encode_sentences(sentences[:2]), reference[:2], atol=1e-6)
+    assert embedder.sentence_misses - misses <= 2  # each text encoded at most once
+    assert embedder.sentence_hits - hits >= 3
