@@ -48,13 +48,17 @@ class Embedder:
         #: Threads for indexing: torch's default (all cores) as it was when we started.
         self.threads = torch.get_num_threads()
         self.small = FrozenEncoder(self.model) if fast and FrozenEncoder.supports(self.model) else None
-        if self.small is not None:
-            self.small.start()
+        self._queries = 0
         self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
         self._sentences_lock = threading.Lock()
         self.sentence_hits = self.sentence_misses = 0
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self._queries += 1
+        if self._queries == 2 and self.small is not None:
+            # A second question means a process that keeps answering (server, eval): worth
+            # the trace. A one-shot `ask` never starts it and exits without waiting for it.
+            self.small.start()
         return self._encode(texts, "query")
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
@@ -115,9 +119,9 @@ class FrozenEncoder:
 
     Only used for models laid out as [Transformer, mean Pooling (prompt included),
     Normalize] on CPU, where it computes what ``model.encode`` does (to ~1e-7). Tracing
-    takes a few seconds, so :meth:`start` does it in the background and the Embedder uses
-    sentence-transformers until it is :attr:`ready`; a first question is never kept
-    waiting. The trace is made with a padded batch, so the attention mask stays in the
+    takes a few seconds, so :meth:`start` does it in the background (from the second
+    question on) and the Embedder uses sentence-transformers until it is :attr:`ready`;
+    no question is kept waiting. The trace is made with a padded batch, so the attention mask stays in the
     graph for padded batches of any length.
     """
 
@@ -153,7 +157,9 @@ class FrozenEncoder:
             if self._started:
                 return
             self._started = True
-        threading.Thread(target=self._build, name="frozen-encoder", daemon=True).start()
+        # Not a daemon: a process that ends while tracing waits for it (a few seconds at
+        # most) instead of aborting inside torch.
+        threading.Thread(target=self._build, name="frozen-encoder").start()
 
     @property
     def ready(self) -> bool:
