@@ -530,10 +530,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def ask_over_http(port: int, question: str, timeout: float = 60.0) -> dict:
+    """One call of the public /ask API with plain HTTP, as any client would make it:
+    POST the question, then read the event stream until the answer (Gradio's REST API).
+    Lighter than gradio_client, whose per-call work in 16 threads of this process took
+    CPU from the server on the same two cores."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        body = json.dumps({"data": [question, "hybrid"]})
+        connection.request("POST", "/gradio_api/call/ask", body,
+                           {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise ValueError(f"HTTP {response.status}")
+        event_id = json.loads(response.read())["event_id"]
+        connection.request("GET", f"/gradio_api/call/ask/{event_id}")
+        response = connection.getresponse()
+        event = ""
+        for _ in range(10_000):
+            line = response.readline().decode("utf-8")
+            if not line:
+                break
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                if event == "error":
+                    raise ValueError(f"feil fra serveren: {line[5:].strip()[:100]}")
+                result = json.loads(line[5:])[0]
+                if not isinstance(result, dict) or "answer" not in result:
+                    raise ValueError(f"uventet svar: {str(result)[:80]}")
+                return result
+        raise ValueError("strømmen sluttet uten svar")
+    finally:
+        connection.close()
+
+
 def bench_load(index_root: Path, qs: list[str], seconds: float, clients: int = 16) -> dict:
     """``clients`` threads asking distinct questions over HTTP (/ask) for ``seconds``."""
-    from gradio_client import Client
-
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     command = [sys.executable, "-m", "assistant", "serve", "--quiet", "--host", "127.0.0.1",
@@ -554,9 +589,8 @@ def bench_load(index_root: Path, qs: list[str], seconds: float, clients: int = 1
                     raise RuntimeError("Serveren svarte ikke innen 180 s")
                 time.sleep(0.25)
         startup_s = time.perf_counter() - started
-        warm = Client(url, verbose=False)
         for q in qs[-5:]:  # the second question starts the one-thread trace in the server
-            warm.predict(q, "hybrid", api_name="/ask")
+            ask_over_http(port, q)
         time.sleep(8)  # let it finish, as it has on a server that has run for a while
         memory_idle = rss_mb(server.pid)
 
@@ -571,7 +605,6 @@ def bench_load(index_root: Path, qs: list[str], seconds: float, clients: int = 1
         stop_at = [0.0]
 
         def client_loop():
-            client = Client(url, verbose=False)
             barrier.wait()
             for _ in range(10_000):  # bounded, whatever happens to the clock
                 if time.perf_counter() >= stop_at[0]:
@@ -581,9 +614,7 @@ def bench_load(index_root: Path, qs: list[str], seconds: float, clients: int = 1
                     asked.append(question)
                 t = time.perf_counter()
                 try:
-                    result = client.predict(question, "hybrid", api_name="/ask")
-                    if not isinstance(result, dict) or "answer" not in result:
-                        raise ValueError(f"uventet svar: {str(result)[:80]}")
+                    ask_over_http(port, question)
                     with lock:
                         latencies.append(time.perf_counter() - t)
                 except Exception as exc:  # noqa: BLE001 - every failure counts as an error
