@@ -85,6 +85,10 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([known[t] for t in texts])
 
+    def clear_sentence_cache(self) -> None:
+        with self._sentences_lock:
+            self._sentences.clear()
+
     def _encode(self, texts: Sequence[str], prompt_name: str, progress: bool = False) -> np.ndarray:
         import torch
 
