@@ -94,19 +94,18 @@ def _matches(term: str, sentence_terms: set[str]) -> bool:
 def lexical_overlap(question_terms: list[str], sentence: str, idf=None) -> float:
     """The share of the question's terms found in the sentence, weighted by rarity."""
     return _weighted_overlap(question_terms, [idf(t) if idf else 1.0 for t in question_terms],
-                             sentence)
+                             set(analyze(sentence)))
 
 
-def _weighted_overlap(question_terms: list[str], weights: list[float], sentence: str,
+def _weighted_overlap(question_terms: list[str], weights: list[float], sentence_terms: set[str],
                       matches=None) -> float:
     if not question_terms:
         return 0.0
     total = sum(weights)
     if total <= 0:
         return 0.0
-    terms = set(analyze(sentence))
     matches = matches or _matches
-    return sum(w for t, w in zip(question_terms, weights) if matches(t, terms)) / total
+    return sum(w for t, w in zip(question_terms, weights) if matches(t, sentence_terms)) / total
 
 
 #: A question term of at least this many letters also matches a compound that starts with
@@ -154,13 +153,14 @@ def score_sentences(
             candidates.append((h, s))
             texts.append(sentence)
     candidates, texts = candidates[:MAX_SENTENCES_SCORED], texts[:MAX_SENTENCES_SCORED]
-    overlaps = [_weighted_overlap(question_terms, weights, text) for text in texts]
+    terms = [set(analyze(text)) for text in texts]
+    overlaps = [_weighted_overlap(question_terms, weights, t) for t in terms]
     if dense_sentences <= 0 or not texts:
         return {c: sentence_score(hits[c[0]].dense, overlap, quote(text))
                 for c, overlap, text in zip(candidates, overlaps, texts)}
-    cheap = [sentence_score(hits[h].dense, _weighted_overlap(question_terms, weights, text,
-                                                             _loose_matches), quote(text))
-             for (h, _), text in zip(candidates, texts)]
+    cheap = [sentence_score(hits[h].dense,
+                            _weighted_overlap(question_terms, weights, t, _loose_matches), quote(text))
+             for (h, _), t, text in zip(candidates, terms, texts)]
     chosen = sorted(range(len(texts)), key=lambda i: -cheap[i])[:dense_sentences]
     if query_vector is None:
         query_vector = embedder.encode_queries([question])[0]

@@ -202,8 +202,14 @@ class FrozenEncoder:
             pooled = _mean_pooled(self.transformer).eval()
             example = self._tokenize(["ein to tre fire fem seks sju", "ein"])  # padded: mask kept
             transformers_log.setLevel(logging.ERROR)
-            with torch.inference_mode(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # tracing warns about the branches it freezes
+            # Tracing warns about the branches it freezes (the mask path is kept on purpose)
+            # and that TorchScript is deprecated; filters, not catch_warnings, which is not
+            # safe outside the main thread.
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", message=r".*(optimize_for_inference|torch\.jit).*",
+                                    category=DeprecationWarning)
+            warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+            with torch.inference_mode():
                 traced = torch.jit.trace(pooled, (example["input_ids"], example["attention_mask"]),
                                          strict=False, check_trace=False)
                 self._module = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
