@@ -170,11 +170,17 @@ def source_html(document: StoredDocument, chunk: Chunk, citation: Citation) -> s
     )
 
 
+def page_span(chunk: Chunk, word: str = "side") -> str:
+    """"side 3" or "side 3–4" for the pages a chunk spans."""
+    if chunk.page_start == chunk.page_end:
+        return f"{word} {chunk.page_start}"
+    return f"{word} {chunk.page_start}–{chunk.page_end}"
+
+
 def reference(hit: Hit) -> str:
     """A citation a staff member can paste: title, publisher, year, page, link."""
     meta = hit.document.meta
-    pages = (f"s. {hit.chunk.page_start}" if hit.chunk.page_start == hit.chunk.page_end
-             else f"s. {hit.chunk.page_start}–{hit.chunk.page_end}")
+    pages = page_span(hit.chunk, "s.")
     parts = [meta.title, meta.publisher, str(meta.year) if meta.year else "", pages,
              hit.document.link(hit.chunk.page_start)]
     return ", ".join(p for p in parts if p)
@@ -200,8 +206,7 @@ def hits_html(query: str, hits: list[Hit]) -> str:
     for hit in hits:
         meta = hit.document.meta
         year = f" ({meta.year})" if meta.year else ""
-        pages = (f"side {hit.chunk.page_start}" if hit.chunk.page_start == hit.chunk.page_end
-                 else f"side {hit.chunk.page_start}–{hit.chunk.page_end}")
+        pages = page_span(hit.chunk)
         internal = " <em>(internt)</em>" if meta.visibility == "internal" else ""
         ref = html.escape(reference(hit), quote=True)
         rows.append(
@@ -253,7 +258,8 @@ def create_app(assistant: Assistant, staff: StaffAccounts | None = None):
         answer_id = None
         if answer.question:
             history.append({"role": "user", "content": answer.question})
-            answer_id = assistant.feedback.record_answer(answer.question, answer.to_json(), "hybrid")
+            answer_id = assistant.feedback.record_answer(answer.question, answer.to_json(),
+                                                         assistant.settings.search.mode)
         history.append({"role": "assistant", "content": answer_html(answer, assistant.index.documents)})
         choices = [(citation_label(c), c.n) for c in answer.citations]
         next_context = (answer.searched_for or context) if answer.found else context

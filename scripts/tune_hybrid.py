@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 from assistant.cli import eval_index_dir  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.evaluation import first_relevant_rank, load_gold, metrics  # noqa: E402
+from assistant.evaluation import first_relevant_rank, load_gold, metrics, ranked_documents  # noqa: E402
 from assistant.search import Searcher  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 
@@ -50,8 +50,8 @@ def main() -> int:
             searcher = Searcher(index, assistant.embedder, config)
             ranks = []
             for question, vector in zip(gold, vectors):
-                hits = searcher.search(question.question, k=100, mode="hybrid", query_vector=vector)
-                ranks.append(first_relevant_rank([(h.chunk.doc_id, h.chunk.text) for h in hits], question))
+                ranking = ranked_documents(searcher, question.question, "hybrid", query_vector=vector)
+                ranks.append(first_relevant_rank(ranking, question))
             results.append({"fusion": method, "weight": weight, **metrics(ranks)})
     results.sort(key=lambda r: (-r["ndcg@10"], -r["recall@5"]))
     if args.json:
