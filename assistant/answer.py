@@ -29,7 +29,8 @@ LEXICAL_WEIGHT = 0.3
 #: Headings and one-word lines rarely answer anything, however similar they look.
 SHORT_SENTENCE_WORDS = 3
 SHORT_SENTENCE_PENALTY = 0.05
-#: A second passage's sentence joins the answer when it scores this close to the best.
+#: A sentence from a second document joins the answer when it scores this close to the best
+#: (another page of the same document is already in the list of sources).
 SECOND_QUOTE_MARGIN = 0.003
 MAX_SENTENCES_SCORED = 64
 
@@ -224,7 +225,7 @@ def compose_answer(
 
     citations: list[Citation] = []
     seen_pages: set[tuple[str, int]] = set()
-    quotes: list[tuple[str, int, float]] = []
+    quotes: list[tuple[str, int, float, str]] = []
     for h in order:
         hit = hits[h]
         chunk = hit.chunk
@@ -250,18 +251,20 @@ def compose_answer(
             )
         )
         if h in best_by_hit:
-            quotes.append((chunk.text[c0:c1], n, score))
+            quotes.append((chunk.text[c0:c1], n, score, chunk.doc_id))
 
+    best_sentence, _, best_score, best_doc = quotes[0]
     chosen = [quotes[0]]
-    for sentence, n, score in quotes[1:]:
-        if score >= quotes[0][2] - SECOND_QUOTE_MARGIN and quote(sentence) != quote(quotes[0][0]):
-            chosen.append((sentence, n, score))
+    for sentence, n, score, doc_id in quotes[1:]:
+        if (score >= best_score - SECOND_QUOTE_MARGIN and doc_id != best_doc
+                and quote(sentence) != quote(best_sentence)):
+            chosen.append((sentence, n, score, doc_id))
             break
-    text = " ".join(f"{quote(sentence)} [{n}]" for sentence, n, _ in chosen)
+    text = " ".join(f"{quote(sentence)} [{n}]" for sentence, n, _, _ in chosen)
     return Answer(
         question=question,
         answer=text,
         citations=tuple(citations),
         found=True,
-        quotes=tuple((quote(sentence), n) for sentence, n, _ in chosen),
+        quotes=tuple((quote(sentence), n) for sentence, n, _, _ in chosen),
     )

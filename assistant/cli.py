@@ -297,6 +297,11 @@ def run(args: argparse.Namespace) -> int:
               f"{settings.index_dir}.", file=sys.stderr)
         return EXIT_ERROR
     try:
+        from .embedding import is_prepared
+
+        if progress and not is_prepared(settings.model):
+            print("Gjør klar språkmodellen på denne maskinen. Det skjer bare første gang "
+                  "og tar om lag ett minutt …", file=sys.stderr, flush=True)
         assistant = Assistant(settings)
         if args.command == "index":
             report = assistant.build(rebuild=args.rebuild, progress=progress)

@@ -210,13 +210,23 @@ class FeedbackStore:
         self._ready = False
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in one transaction (committed on success), closed afterwards."""
+    def _connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A connection in one transaction (committed on success), closed afterwards.
+
+        Writers take the write lock when the transaction starts (``BEGIN IMMEDIATE``), so
+        they queue up behind each other (up to the 30 s timeout) instead of failing with
+        "database is locked" when a read turns into a write mid-transaction.
+        """
         self._ensure_schema()
-        with closing(sqlite3.connect(self.path, timeout=30)) as conn:
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
             conn.execute("PRAGMA foreign_keys = ON")
-            with conn:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
                 yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _ensure_schema(self) -> None:
         with self._schema_lock:
@@ -224,7 +234,9 @@ class FeedbackStore:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(sqlite3.connect(self.path, timeout=30)) as conn:
-                conn.execute("PRAGMA journal_mode = WAL")
+                # Switching needs the database to itself: only the first store ever does it.
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
                 conn.executescript(_SCHEMA)
             self._ready = True
 
@@ -266,7 +278,7 @@ class FeedbackStore:
 
     def report(self, limit: int = 20, comments: int = 10) -> Report:
         """Counts, the ``limit`` most frequent unanswered questions and the latest comments."""
-        with self._connect() as conn:
+        with self._connect(write=False) as conn:
             answers, unanswered = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(found = 0), 0) FROM answers").fetchone()
             up, down, with_comment = conn.execute(

@@ -45,12 +45,18 @@ def embedder_model(e5_model_dir: Path):
 
 
 @pytest.fixture(scope="session")
-def embedder(embedder_model):
-    """The project's :class:`Embedder` over the shared model (default prompts)."""
+def embedder(embedder_model, e5_model_dir: Path):
+    """The project's :class:`Embedder` over the shared model (default prompts).
+
+    Its int8 ONNX export for short texts is made once, into the same temporary cache as
+    the model, where the CLI tests (``ASSISTANT_CACHE_DIR``) find it too.
+    """
     from assistant.config import ModelConfig
     from assistant.embedding import Embedder
 
-    return Embedder(ModelConfig(), model=embedder_model)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASSISTANT_CACHE_DIR", str(e5_model_dir.parents[1]))
+        return Embedder(ModelConfig(), model=embedder_model)
 
 
 @pytest.fixture(scope="session")

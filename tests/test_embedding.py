@@ -1,37 +1,54 @@
-"""The one-thread TorchScript path for questions gives the vectors sentence-transformers gives."""
+"""The Embedder: float32 sentence-transformers for passages, ONNX for short texts."""
 
 import numpy as np
 
-TEXTS = [
-    "Hvor mange kommuner er med i Osloregionen?",
-    "Når?",
-    "Osloregionen er et interkommunalt politisk råd med 64 kommuner, Oslo medregnet. " * 4,
-    "ord " * 700,  # longer than the model's 512 tokens: truncated the same way
-]
+from assistant.config import ModelConfig
+from assistant.embedding import Embedder
 
 
-def test_frozen_path_matches_sentence_transformers(embedder):
-    assert embedder.small is not None and embedder.small.wait(120)
-    for prompt_name, encode in (("query", embedder.encode_queries), ("passage", embedder.encode_passages)):
-        reference = embedder.model.encode(TEXTS, prompt_name=prompt_name, normalize_embeddings=True,
-                                          convert_to_numpy=True)
-        np.testing.assert_allclose(encode(TEXTS), reference, atol=1e-5)
-        for text, row in zip(TEXTS, reference):  # batch of one: no padding at all
-            np.testing.assert_allclose(encode([text])[0], row, atol=1e-5)
-
-
-def test_many_texts_take_the_sentence_transformers_path(embedder):
+def test_passages_are_the_float32_model_vectors(embedder):
     texts = [f"Setning nummer {i} om samferdsel i regionen." for i in range(20)]
     reference = embedder.model.encode(texts, prompt_name="passage", normalize_embeddings=True)
     np.testing.assert_allclose(embedder.encode_passages(texts), reference, atol=1e-5)
     assert embedder.encode_queries([]).shape == (0, embedder.dimension)
+    assert embedder.encode_passages([]).shape == (0, embedder.dimension)
+
+
+def test_questions_and_sentences_take_the_onnx_path_with_the_right_prompts(embedder):
+    assert embedder.short is not None, embedder.fast_error
+    question = "Hvor mange kommuner er med i Osloregionen?"
+    np.testing.assert_array_equal(embedder.encode_queries([question])[0],
+                                  embedder.short.encode(["query: " + question])[0])
+    sentence = "Osloregionen har 64 medlemskommuner."
+    embedder.clear_sentence_cache()
+    np.testing.assert_array_equal(embedder.encode_sentences([sentence])[0],
+                                  embedder.short.encode(["passage: " + sentence])[0])
 
 
 def test_sentence_vectors_are_remembered(embedder):
     sentences = ["Etablert i 2004.", "Representantskapet er høyeste organ.", "Etablert i 2004."]
-    reference = embedder.encode_passages(sentences)
+    embedder.clear_sentence_cache()
     hits, misses = embedder.sentence_hits, embedder.sentence_misses
-    np.testing.assert_allclose(embedder.encode_sentences(sentences), reference, atol=1e-6)
-    np.testing.assert_allclose(embedder.encode_sentences(sentences[:2]), reference[:2], atol=1e-6)
-    assert embedder.sentence_misses - misses <= 2  # each text encoded at most once
-    assert embedder.sentence_hits - hits >= 3
+    first = embedder.encode_sentences(sentences)
+    np.testing.assert_array_equal(first[0], first[2])
+    np.testing.assert_array_equal(embedder.encode_sentences(sentences[:2]), first[:2])
+    assert embedder.sentence_misses - misses == 2  # each distinct text encoded once
+    assert embedder.sentence_hits - hits == 3
+
+
+def test_token_counts_are_the_model_tokenizer_counts(embedder):
+    texts = ["Osloregionen", "ord " * 700, "Ladeinfrastruktur for tungtransport – 2024/25!", ""]
+    expected = [len(ids) for ids in
+                embedder.model.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    assert embedder.count_tokens(texts) == expected
+    assert expected[1] > 512  # counting never truncates
+
+
+def test_without_the_fast_path_everything_is_sentence_transformers(embedder_model):
+    slow = Embedder(ModelConfig(), model=embedder_model, fast=False)
+    assert slow.short is None
+    questions = ["Hvor mange kommuner er med i Osloregionen?", "Når?"]
+    reference = embedder_model.encode(questions, prompt_name="query", normalize_embeddings=True)
+    np.testing.assert_allclose(slow.encode_queries(questions), reference, atol=1e-5)
+    assert slow.count_tokens(["Osloregionen"]) == [len(embedder_model.tokenizer(
+        "Osloregionen", add_special_tokens=False)["input_ids"])]

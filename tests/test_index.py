@@ -204,7 +204,8 @@ def test_serving_continues_during_a_rebuild_and_the_new_index_is_used_without_re
     assert assistant.ask(QUESTION).found
 
     # The build runs as `python -m assistant index` would: with its own copy of the model.
-    builder = Embedder(ModelConfig(), model=SentenceTransformer(str(e5_model_dir), device="cpu"))
+    builder = Embedder(ModelConfig(), model=SentenceTransformer(str(e5_model_dir), device="cpu"),
+                       fast=False)  # builds only: passages are float32 sentence-transformers
     (corpus / "ferjer.txt").write_text(
         "Ferjesambandet Moss–Horten fikk elektriske ferjer i 2021.", encoding="utf-8")
     convert(NORQUAD_SAMPLE, corpus, settings.index_dir.parent / "gold.jsonl", limit=8)

@@ -1,0 +1,100 @@
+"""The int8 ONNX export that encodes questions and answer sentences."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from assistant.config import ModelConfig
+from assistant.embedding import Embedder
+from assistant.onnx_encoder import MARKER_FILE, OnnxEncoder, encoder_dir, is_complete
+
+TEXTS = [
+    "query: Hvor mange kommuner er med i Osloregionen?",
+    "query: Når?",
+    "passage: Osloregionen er et interkommunalt politisk råd med 64 kommuner, Oslo medregnet. " * 4,
+    "passage: " + "ord " * 700,  # longer than the model's 512 tokens: cut the same way
+]
+
+
+def test_int8_vectors_are_close_to_the_float32_model(embedder, embedder_model):
+    vectors = embedder.short.encode(TEXTS)
+    reference = embedder_model.encode(TEXTS, normalize_embeddings=True)
+    assert vectors.shape == reference.shape and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() > 0.98, cosines
+    # One text at a time, so a batch gives exactly the vectors of its texts alone.
+    for text, row in zip(TEXTS, vectors):
+        np.testing.assert_array_equal(embedder.short.encode([text])[0], row)
+
+
+def test_int8_questions_rank_float32_passages_as_the_float32_questions_do(embedder, embedder_model):
+    passages = [
+        "Osloregionen bygger ut ladeinfrastruktur for tungtransport langs hovedveiene.",
+        "Representantskapet er Osloregionens høyeste organ og møtes to ganger i året.",
+        "Regionen har 64 medlemskommuner og om lag 2,3 millioner innbyggere.",
+        "Kollektivtrafikken i regionen skal ta veksten i persontransporten.",
+        "Strategien for areal og transport ble vedtatt i 2016.",
+    ]
+    questions = [
+        "Hva gjør regionen for lading av tunge kjøretøy?",
+        "Hva er det høyeste organet?",
+        "Hvor mange kommuner er med?",
+        "Hvem skal ta veksten i persontrafikken?",
+        "Når ble areal- og transportstrategien vedtatt?",
+    ]
+    index = embedder.encode_passages(passages)  # the index keeps float32 vectors
+    exact = embedder_model.encode(questions, prompt_name="query", normalize_embeddings=True)
+    fast = embedder.encode_queries(questions)
+    assert list((fast @ index.T).argmax(axis=1)) == list((exact @ index.T).argmax(axis=1)) == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(fast @ index.T, exact @ index.T, atol=0.02)
+
+
+def test_the_export_is_reused_and_a_second_process_needs_no_torch(embedder, e5_model_dir, monkeypatch):
+    cache = e5_model_dir.parents[1]
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(cache))
+    folder = encoder_dir(ModelConfig().name)
+    assert folder == embedder.short.folder and is_complete(folder)
+    marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
+    assert marker["dimension"] == 384 and marker["max_length"] == 512
+
+    script = (
+        "import sys; from assistant.embedding import Embedder; e = Embedder(); "
+        "v = e.encode_queries(['Hvor mange kommuner?']); e.encode_sentences(['Etablert i 2004.']); "
+        "print(v.shape[1], e.model_loaded, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={**__import__("os").environ, "ASSISTANT_CACHE_DIR": str(cache)},
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["384", "False", "False"]
+
+
+def test_an_unfinished_export_is_not_used(tmp_path):
+    (tmp_path / "model-int8.onnx").write_bytes(b"half written")
+    assert not is_complete(tmp_path)  # no marker: made again, never loaded
+    (tmp_path / MARKER_FILE).write_text('{"export_format": 0}', encoding="utf-8")
+    assert not is_complete(tmp_path)  # an older format: made again
+
+
+def test_a_failed_export_falls_back_to_sentence_transformers(embedder_model, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")  # the cache cannot be created below a file
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(blocker))
+    fallback = Embedder(ModelConfig(), model=embedder_model)
+    assert fallback.short is None and "ONNX" in fallback.fast_error
+    reference = embedder_model.encode(["Når?"], prompt_name="query", normalize_embeddings=True)
+    np.testing.assert_allclose(fallback.encode_queries(["Når?"]), reference, atol=1e-5)
+
+
+def test_encoder_threads(embedder):
+    encoder = OnnxEncoder(embedder.short.folder, workers=1)
+    try:
+        np.testing.assert_array_equal(encoder.encode(TEXTS[:3]), embedder.short.encode(TEXTS[:3]))
+    finally:
+        encoder.close()
+    with pytest.raises(FileNotFoundError):
+        OnnxEncoder(embedder.short.folder.parent / "finnes-ikke")
