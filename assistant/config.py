@@ -104,6 +104,10 @@ class Settings:
     search: SearchConfig = field(default_factory=SearchConfig)
     host: str = "127.0.0.1"
     port: int = 7860
+    #: Web sessions the server remembers (chat context, staff login), least recently used
+    #: dropped first. Gradio keeps ~120 KB per session, and an API client that sends no
+    #: session hash starts a new one per call: 10 000 (Gradio's default) would be ~1.2 GB.
+    max_sessions: int = 1000
 
     @classmethod
     def from_env(cls) -> "Settings":

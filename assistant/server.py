@@ -57,6 +57,7 @@ def create_server(assistant: Assistant, staff: StaffAccounts | None = None):
 
     blocks = create_app(assistant, staff)
     blocks.queue(default_concurrency_limit=4)
+    blocks.state_session_capacity = assistant.settings.max_sessions  # read when mounted
     return gr.mount_gradio_app(server, blocks, path="/", css=CSS, footer_links=["api"],
                                show_error=False)
 

@@ -86,3 +86,27 @@ def test_document_text_is_escaped_and_sentence_marked():
     assert "<mark>&lt;script&gt;" in rendered
     assert 'href="https://example.org/d.pdf#page=3"' in rendered
     assert "side 3" in rendered
+
+
+def test_the_server_remembers_at_most_max_sessions(seed_assistant):
+    """Every new API client is a new Gradio session (~120 KB each): the oldest are dropped."""
+    from dataclasses import replace
+
+    from gradio_client import Client
+
+    from assistant.service import Assistant
+
+    settings = replace(seed_assistant.settings, max_sessions=3)
+    running = RunningServer(Assistant(settings, seed_assistant.embedder), "127.0.0.1",
+                            free_port()).start()
+    try:
+        gradio_app = next(route.app for route in running.server.config.app.routes
+                          if hasattr(getattr(route, "app", None), "state_holder"))
+        for _ in range(5):  # five clients, five sessions
+            result = Client(running.url, verbose=False).predict(
+                "Når ble Osloregionen etablert?", "hybrid", api_name="/ask")
+            assert result["found"] is True
+        assert gradio_app.state_holder.capacity == 3
+        assert len(gradio_app.state_holder.session_data) == 3
+    finally:
+        running.stop()
