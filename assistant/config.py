@@ -87,10 +87,11 @@ class SearchConfig:
     hnsw_min_chunks: int = 50_000
     #: HNSW graph degree, and the effort spent building it and searching it. With degree
     #: 32, recall@10 stopped at 0.966 however hard it searched (near-duplicate passages);
-    #: 48 gave 0.999 at efSearch 128 (docs/performance.md).
+    #: 48 gives 0.990 for real NorQuAD questions at efSearch 160 (0.980 at 128), in
+    #: ~1.4 ms at 100 000 chunks (docs/performance.md).
     hnsw_m: int = 48
     hnsw_ef_construction: int = 200
-    hnsw_ef_search: int = 128
+    hnsw_ef_search: int = 160
 
 
 @dataclass(frozen=True)

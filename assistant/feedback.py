@@ -128,7 +128,7 @@ def is_fodselsnummer(value: str) -> bool:
     return k1 == digits[9] and k2 == digits[10]
 
 
-def normalize_question(question: str) -> str:
+def question_key(question: str) -> str:
     """The form unanswered questions are counted in: lower-case, one space, no final ?.!"""
     return " ".join(question.lower().split()).rstrip("?.! ")
 
@@ -252,7 +252,7 @@ class FeedbackStore:
             cursor = conn.execute(
                 "INSERT INTO answers (created, question, normalized, found, doc_ids, mode) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (_now(), question, normalize_question(question),
+                (_now(), question, question_key(question),
                  int(bool(answer_json.get("found"))), json.dumps(doc_ids, ensure_ascii=False), mode),
             )
             return int(cursor.lastrowid)
