@@ -90,7 +90,7 @@ def test_a_failed_export_falls_back_to_sentence_transformers(embedder_model, tmp
     np.testing.assert_allclose(fallback.encode_queries(["Når?"]), reference, atol=1e-5)
 
 
-def test_encoder_threads(embedder):
+def test_one_worker_gives_the_same_vectors_and_a_missing_export_fails_clearly(embedder):
     encoder = OnnxEncoder(embedder.short.folder, workers=1)
     try:
         np.testing.assert_array_equal(encoder.encode(TEXTS[:3]), embedder.short.encode(TEXTS[:3]))
