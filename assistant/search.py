@@ -7,7 +7,6 @@ candidate both scores, and ranks by a weighted sum of the min-max normalised sco
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np

@@ -340,7 +340,7 @@ def synthesize(size: int, base_index):
             parts[int(rng.integers(0, len(parts)))] = donor_sentences[int(rng.integers(0, len(donor_sentences)))]
         doc_number, page = divmod(k, CHUNKS_PER_DOC)
         doc_id = f"syntetisk-{doc_number:06d}"
-        text, spans, offset = "", [], 0
+        text, spans = "", []
         for part in parts:
             if text:
                 text += " "

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import EMPTY_QUESTION, NOT_FOUND, quote
+from assistant.answer import EMPTY_QUESTION, NOT_FOUND
 from assistant.config import Settings
 from assistant.service import Assistant
 from tests.pdfs import make_pdf
