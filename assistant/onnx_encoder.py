@@ -162,13 +162,13 @@ class OnnxEncoder:
         self.folder = folder
         self.dimension = int(marker["dimension"])
         self.max_length = int(marker["max_length"])
-        # Two tokenizers: one cuts at the model's length (encoding), one counts everything.
+        # One tokenizer (a 250 000-piece vocabulary takes ~280 MB), without truncation, so
+        # it can count too; `token_ids` cuts to the model's length itself.
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer.no_padding()
-        self.counter = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
-        self.counter.no_padding()
-        self.counter.no_truncation()
-        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.no_truncation()
+        special = self.tokenizer.post_processor.num_special_tokens_to_add(False)
+        self._content_tokens = self.max_length - special
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -190,14 +190,22 @@ class OnnxEncoder:
         return np.stack([rows[i] for i in range(len(texts))])
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
+
+    def token_ids(self, text: str) -> list[int]:
+        """What the model reads: the text cut to fit, then ``<s>`` … ``</s>`` around it
+        (what sentence-transformers' tokenizer gives with truncation)."""
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        if len(encoding.ids) > self._content_tokens:
+            encoding.truncate(self._content_tokens)
+        return self.tokenizer.post_process(encoding).ids
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
 
     def _one(self, text: str) -> np.ndarray:
-        encoding = self.tokenizer.encode(text)
-        ids = np.asarray([encoding.ids], dtype=np.int64)
+        ids = np.asarray([self.token_ids(text)], dtype=np.int64)
         vector = self.session.run(None, {"input_ids": ids,
                                          "attention_mask": np.ones_like(ids)})[0][0]
         return np.ascontiguousarray(vector, dtype=np.float32)

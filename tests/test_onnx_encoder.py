@@ -31,6 +31,14 @@ def test_int8_vectors_are_close_to_the_float32_model(embedder, embedder_model):
         np.testing.assert_array_equal(embedder.short.encode([text])[0], row)
 
 
+def test_token_ids_are_the_sentence_transformers_ones_also_when_cut(embedder, embedder_model):
+    for text in [*TEXTS, "passage: " + "Ladeinfrastruktur for tungtransport. " * 300, ""]:
+        expected = embedder_model.tokenizer(text, truncation=True,
+                                            max_length=embedder_model.max_seq_length)["input_ids"]
+        assert embedder.short.token_ids(text) == expected
+    assert len(embedder.short.token_ids(TEXTS[3])) == 512
+
+
 def test_int8_questions_rank_float32_passages_as_the_float32_questions_do(embedder, embedder_model):
     passages = [
         "Osloregionen bygger ut ladeinfrastruktur for tungtransport langs hovedveiene.",
