@@ -303,6 +303,9 @@ def run(args: argparse.Namespace) -> int:
             print("Gjør klar språkmodellen på denne maskinen. Det skjer bare første gang "
                   "og tar om lag ett minutt …", file=sys.stderr, flush=True)
         assistant = Assistant(settings)
+        if progress and assistant.embedder.fast_error:
+            print(f"Merk: spørsmålene kodes med sentence-transformers (tregere), fordi "
+                  f"{assistant.embedder.fast_error}.", file=sys.stderr)
         if args.command == "index":
             report = assistant.build(rebuild=args.rebuild, progress=progress)
             print_build_report(report)

@@ -43,6 +43,7 @@ MARKER_FILE = "onnx_export.json"
 MODEL_FILE = "model-int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 
+
 def supports(model: "SentenceTransformer") -> bool:
     """True for the layout the export reproduces: [Transformer, mean Pooling (prompt
     included), Normalize] on CPU with a fast tokenizer."""
@@ -167,7 +168,8 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        special = self.tokenizer.post_processor.num_special_tokens_to_add(False)
+        processor = self.tokenizer.post_processor  # adds <s> … </s> (or nothing)
+        special = processor.num_special_tokens_to_add(False) if processor is not None else 0
         self._content_tokens = self.max_length - special
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
