@@ -197,6 +197,20 @@ def is_relevant(hits: list[Hit], mode: str, config: SearchConfig) -> bool:
     return max(hit.dense for hit in hits) >= config.min_dense_score
 
 
+def pick_quotes(quotes: list[tuple[str, int, float, str]],
+                margin: float = SECOND_QUOTE_MARGIN) -> list[tuple[str, int, float, str]]:
+    """The best quote, and the first other one that is nearly as good, says something
+    else and comes from another document. ``quotes`` are (sentence, citation number,
+    score, doc_id), best first."""
+    best_sentence, _, best_score, best_doc = quotes[0]
+    for other in quotes[1:]:
+        sentence, _, score, doc_id = other
+        if (score >= best_score - margin and doc_id != best_doc
+                and quote(sentence) != quote(best_sentence)):
+            return [quotes[0], other]
+    return [quotes[0]]
+
+
 def compose_answer(
     question: str,
     hits: list[Hit],
@@ -253,13 +267,7 @@ def compose_answer(
         if h in best_by_hit:
             quotes.append((chunk.text[c0:c1], n, score, chunk.doc_id))
 
-    best_sentence, _, best_score, best_doc = quotes[0]
-    chosen = [quotes[0]]
-    for sentence, n, score, doc_id in quotes[1:]:
-        if (score >= best_score - SECOND_QUOTE_MARGIN and doc_id != best_doc
-                and quote(sentence) != quote(best_sentence)):
-            chosen.append((sentence, n, score, doc_id))
-            break
+    chosen = pick_quotes(quotes)
     text = " ".join(f"{quote(sentence)} [{n}]" for sentence, n, _, _ in chosen)
     return Answer(
         question=question,

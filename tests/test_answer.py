@@ -99,3 +99,18 @@ def test_follow_up_is_searched_with_the_previous_question(seed_assistant):
     assert follow_up.question == "Når kom den?"
     assert "rapporter" in follow_up.searched_for
     assert follow_up.found and "2020" in follow_up.answer
+
+
+def test_a_second_quote_needs_another_document_and_a_close_score():
+    from assistant.answer import SECOND_QUOTE_MARGIN, pick_quotes
+
+    best = ("Osloregionen har 64 kommuner.", 1, 0.870, "a")
+    same_doc = ("Osloregionens gods- og logistikkprosjekt 2018-2020", 2, 0.869, "a")
+    other_doc = ("Regionen har om lag 2,3 millioner innbyggere.", 3, 0.869, "b")
+    far = ("Strategien ble vedtatt i 2016.", 4, 0.870 - 2 * SECOND_QUOTE_MARGIN, "c")
+    repeated = ("• Osloregionen har\n64 kommuner.", 5, 0.870, "d")  # the same, as quoted
+    assert pick_quotes([best, same_doc, other_doc]) == [best, other_doc]
+    assert pick_quotes([best, same_doc]) == [best]
+    assert pick_quotes([best, far]) == [best]
+    assert pick_quotes([best, repeated]) == [best]  # the same sentence says nothing new
+    assert pick_quotes([best]) == [best]
