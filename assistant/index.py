@@ -6,8 +6,8 @@ Layout of ``index/``::
     builds/<build id>/manifest.json  model, prompts, chunking, corpus fingerprint, checksums
                      /documents.json metadata and page texts (for citations and source view)
                      /chunks.jsonl   one chunk per line, in vector order
-                     /vectors.faiss  inner-product index over normalised vectors
-                     /vectors.npy    the same vectors, exact, for reuse by the next build
+                     /vectors.faiss  inner-product index over normalised vectors (exact
+                                     vectors kept, also in HNSW: reused by the next build)
                      /lexical/       BM25 (bm25s)
     builds/.partial-<build id>/      a build in progress (or killed: removed by the next)
     .lock                            held (flock) by the one build allowed at a time
@@ -48,7 +48,6 @@ LOCK = ".lock"
 PARTIAL = ".partial-"
 CHECKSUMMED = ("documents.json", "chunks.jsonl", "vectors.faiss")
 #: Exact vectors kept next to the FAISS index, so reuse never depends on the index type.
-STORED_VECTORS = "vectors.npy"
 
 
 class IndexProblem(Exception):
@@ -215,8 +214,7 @@ def make_faiss_index(vectors: np.ndarray, dimension: int, config: SearchConfig |
     config = config or SearchConfig()
     if faiss_index_kind(len(vectors), config) == "IndexHNSWFlat":
         index = faiss.IndexHNSWFlat(dimension, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = config.hnsw_ef_construction
-        index.hnsw.efSearch = config.hnsw_ef_search
+        index.hnsw.efConstruction = config.hnsw_ef_construction  # efSearch: per search
     else:
         index = faiss.IndexFlatIP(dimension)
     if len(vectors):
@@ -273,8 +271,10 @@ def write_index(
     documents: list[StoredDocument],
     chunks: list[Chunk],
     vectors: np.ndarray,
+    config: SearchConfig,
 ) -> None:
-    """Write every file of a build into ``directory`` (new or empty), synced to disk."""
+    """Write every file of a build into ``directory`` (new or empty), synced to disk.
+    ``config`` decides the FAISS index type (exact or HNSW, see ``make_faiss_index``)."""
     import faiss
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -285,13 +285,12 @@ def write_index(
     with (directory / "chunks.jsonl").open("w", encoding="utf-8") as handle:
         for chunk in chunks:
             handle.write(_chunk_to_json(chunk) + "\n")
-    faiss.write_index(make_faiss_index(vectors, manifest["dimension"]), str(directory / "vectors.faiss"))
-    np.save(directory / STORED_VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(make_faiss_index(vectors, manifest["dimension"], config),
+                      str(directory / "vectors.faiss"))
     LexicalIndex.build([c.text for c in chunks]).save(directory / "lexical")
     manifest = {
         **manifest,
         "checksums": {name: _sha256(directory / name) for name in CHECKSUMMED},
-        "stored_vectors": {"file": STORED_VECTORS, "sha256": _sha256(directory / STORED_VECTORS)},
     }
     (directory / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
@@ -458,22 +457,11 @@ def check_compatible(manifest: dict, settings: Settings, index_dir: Path) -> Non
 Reusable = dict[str, list[tuple[Chunk, np.ndarray]]]
 
 
-def _stored_vectors(index: Index) -> np.ndarray:
-    """The exact vectors of a loaded build: from vectors.npy, else from the FAISS index."""
-    info = index.manifest.get("stored_vectors") or {}
-    path = index.path / str(info.get("file", STORED_VECTORS))
-    if info and path.exists() and _sha256(path) == info.get("sha256"):
-        vectors = np.load(path)
-        if vectors.shape == (len(index.chunks), index.manifest["dimension"]):
-            return vectors
-    return all_vectors(index.vectors)
-
-
 def _previous_index(index_dir: Path, settings: Settings) -> tuple[Index | None, Reusable]:
     """The current index and its chunks+vectors per document, when it can be reused."""
     try:
         previous = load_index(index_dir, settings)
-        vectors = _stored_vectors(previous)
+        vectors = all_vectors(previous.vectors)  # both index types keep them exactly
     except (IndexProblem, RuntimeError, ValueError, OSError):
         return None, {}
     by_doc: Reusable = {doc_id: [] for doc_id in previous.documents}
@@ -598,9 +586,9 @@ def _build_into(partial: Path, build_id: str, settings: Settings, embedder, rebu
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "documents": len(stored),
         "chunks": len(chunks),
-        "faiss_index": faiss_index_kind(len(chunks)),
+        "faiss_index": faiss_index_kind(len(chunks), settings.search),
     }
-    write_index(partial, manifest, stored, chunks, matrix)
+    write_index(partial, manifest, stored, chunks, matrix, settings.search)
     build_dir = index_dir / BUILDS / build_id
     os.rename(partial, build_dir)
     _fsync_dir(build_dir.parent)

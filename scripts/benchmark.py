@@ -303,7 +303,7 @@ def synthetic_index(size: int, base: Path) -> Path:
         "synthetic": {"version": SYNTHETIC_VERSION, "noise": NOISE, "internal": INTERNAL_SHARE},
     }
     build = root / "index" / "builds" / "synthetic"
-    write_index(build, manifest, documents, chunks, vectors)
+    write_index(build, manifest, documents, chunks, vectors, config)
     swap_current(root / "index", build)
     log(f"  ferdig på {time.perf_counter() - started:.0f} s")
     return root
@@ -488,9 +488,8 @@ def recall(searcher, vectors: list[np.ndarray]) -> dict | None:
     if not isinstance(searcher.index.vectors, faiss.IndexHNSW) or not vectors:
         return None
     mask = searcher.allowed(PUBLIC)
-    stored = np.load(searcher.index.path / "vectors.npy", mmap_mode="r")
     allowed_ids = np.flatnonzero(mask)
-    allowed_vectors = np.ascontiguousarray(stored[allowed_ids])
+    allowed_vectors = searcher.index.vectors.reconstruct_batch(allowed_ids)
     found = {10: [], 100: []}
     for v in vectors:
         scores = allowed_vectors @ v
