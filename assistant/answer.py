@@ -92,12 +92,6 @@ def _matches(term: str, sentence_terms: set[str]) -> bool:
     return len(term) >= 5 and any(t.endswith(term) for t in sentence_terms)
 
 
-def lexical_overlap(question_terms: list[str], sentence: str, idf=None) -> float:
-    """The share of the question's terms found in the sentence, weighted by rarity."""
-    return _weighted_overlap(question_terms, [idf(t) if idf else 1.0 for t in question_terms],
-                             set(analyze(sentence)))
-
-
 def _weighted_overlap(question_terms: list[str], weights: list[float], sentence_terms: set[str],
                       matches=None) -> float:
     if not question_terms:
@@ -165,8 +159,7 @@ def score_sentences(
     chosen = sorted(range(len(texts)), key=lambda i: -cheap[i])[:dense_sentences]
     if query_vector is None:
         query_vector = embedder.encode_queries([question])[0]
-    encode = getattr(embedder, "encode_sentences", embedder.encode_passages)
-    cosine = encode([texts[i] for i in chosen]) @ query_vector
+    cosine = embedder.encode_sentences([texts[i] for i in chosen]) @ query_vector
     scores = [score - UNSCORED for score in cheap]
     for i, c in zip(chosen, cosine):
         scores[i] = sentence_score(float(c), overlaps[i], quote(texts[i]))

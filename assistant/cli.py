@@ -10,15 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
-from .cliparse import NorwegianArgumentParser, NorwegianHelpFormatter
+from .cliparse import EXIT_USAGE, NorwegianArgumentParser
 from .config import ModelConfig, Settings
 from .search import MODE_LABELS, MODES
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_SKIPPED = 4
 
 EPILOG = """\
@@ -50,7 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Osloregionen-assistenten: still spørsmål på norsk og få svar hentet "
                     "ordrett fra Osloregionens dokumenter, med kildehenvisninger.",
         epilog=EPILOG,
-        formatter_class=NorwegianHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="KOMMANDO")
     commands.required = True
@@ -59,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Les dokumentene i korpusmappen, del dem i tekstbiter, "
                                             "lag vektorer og bygg søkeindeksen. Bare nye og endrede "
                                             "dokumenter blir behandlet på nytt.",
-                                epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
+                                epilog=EPILOG)
     _common(index)
     index.add_argument("--rebuild", action="store_true",
                        help="bygg hele indeksen på nytt i stedet for å gjenbruke vektorer")
@@ -68,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Svar på et spørsmål med setninger fra dokumentene og "
                                           "nummererte kildehenvisninger. Bygger indeksen først "
                                           "hvis den ikke finnes.",
-                              epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
+                              epilog=EPILOG)
     ask.add_argument("question", metavar="SPØRSMÅL", help="spørsmålet, i anførselstegn")
     _common(ask)
     ask.add_argument("--json", action="store_true",
@@ -82,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "MRR@10 og nDCG@10 for hver søkemodus over spørsmålene i gullfilen. "
                     "Uten --index legges evalueringsindeksen i brukerens hurtigbuffer, så "
                     "produktindeksen i index/ blir ikke berørt.",
-        epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
+        epilog=EPILOG)
     _common(evaluate)
     evaluate.add_argument("--gold", type=Path, required=True, metavar="FIL",
                           help="gullspørsmål som JSONL: question, doc, evidence (valgfri)")
@@ -97,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "dokumentene ikke hadde svar på, og de siste kommentarene. Leser "
                     "feedback.sqlite3 i indeksmappen uten å laste språkmodellen. "
                     "Fødselsnumre, e-postadresser og telefonnumre er fjernet før lagring.",
-        epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
+        epilog=EPILOG)
     report.add_argument("--index", type=Path, metavar="MAPPE",
                         help="mappen der indeksen og feedback.sqlite3 ligger (standard: index/)")
     report.add_argument("--json", action="store_true",
@@ -109,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start nettprateassistenten (Gradio)",
                                 description="Start nettgrensesnittet. Bygger indeksen først hvis "
                                             "den ikke finnes.",
-                                epilog=EPILOG, formatter_class=NorwegianHelpFormatter)
+                                epilog=EPILOG)
     _common(serve)
     serve.add_argument("--host", help="adressen serveren lytter på (standard: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="porten serveren lytter på (standard: 7860)")
@@ -170,9 +169,8 @@ def print_build_report(report, out=sys.stdout) -> None:
         shown = ", ".join(items[:8]) + (f" … (+{len(items) - 8})" if len(items) > 8 else "")
         print(f"  {label:<10} {len(items):>5}  {shown}".rstrip(), file=out)
 
-    problems = list(report.problems)
-    notes = list(getattr(report, "notes", []))
-    kept = list(getattr(report, "kept", []))
+    problems, notes, kept = report.problems, report.notes, report.kept
+    noted_files = len({p.path for p in notes})
     print("Indeksering ferdig:", file=out)
     line("nye", report.added)
     line("endret", report.updated)
@@ -182,28 +180,24 @@ def print_build_report(report, out=sys.stdout) -> None:
         line("beholdt", kept)
     print(f"  {report.chunks} tekstbiter fra {report.pages} sider, {report.embedded_chunks} "
           f"nye vektorer, {report.seconds:.1f} s", file=out)
-    cleaned = getattr(report, "cleaned", [])
-    if cleaned:
-        print(f"  Ryddet bort {len(cleaned)} halvferdig(e) bygg etter en avbrutt indeksering.",
+    if report.cleaned:
+        print(f"  Ryddet bort {len(report.cleaned)} halvferdig(e) bygg etter en avbrutt indeksering.",
               file=out)
     if problems:
         print(f"\n{len(problems)} fil(er) ble ikke indeksert:", file=out)
         table([(str(p.path), p.problem, p.action) for p in problems], ("Fil", "Problem", "Tiltak"))
     if notes:
-        files = len({p.path for p in notes})
-        print(f"\n{files} fil(er) ble indeksert med merknader:", file=out)
+        print(f"\n{noted_files} fil(er) ble indeksert med merknader:", file=out)
         table([(str(p.path), p.problem, p.action) for p in notes], ("Fil", "Merknad", "Tiltak"))
     indexed = len(report.added) + len(report.updated) + len(report.unchanged) + len(kept)
-    kinds: dict[str, int] = {}
-    for p in problems:
-        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    kinds = Counter(p.kind for p in problems)
     labels = {"unreadable": ("uleselig", "uleselige"), "duplicate": ("duplikat", "duplikater"),
               "unsupported": ("med filtype som ikke støttes",) * 2}
     detail = ", ".join(f"{n} {labels.get(kind, (kind, kind))[n != 1]}"
                        for kind, n in sorted(kinds.items()))
     print(f"\nI alt: {indexed} dokument(er) i indeksen, {len(problems)} fil(er) hoppet over"
           + (f" ({detail})" if detail else "")
-          + f", {len({p.path for p in notes})} med merknader.", file=out)
+          + f", {noted_files} med merknader.", file=out)
 
 
 def print_answer(answer, out=sys.stdout) -> None:

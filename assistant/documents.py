@@ -106,10 +106,6 @@ class Problem:
     action: str = SKIPPED
     kind: str = UNREADABLE
 
-    @property
-    def skipped(self) -> bool:
-        return self.kind != NOTE
-
 
 @dataclass
 class LoadResult:
@@ -118,8 +114,6 @@ class LoadResult:
     problems: list[Problem] = field(default_factory=list)
     #: Files that were indexed, but not quite as they are (OCR, cut pages, missing pages).
     notes: list[Problem] = field(default_factory=list)
-    #: Documents taken unchanged from ``known`` instead of being read again.
-    reused: list[str] = field(default_factory=list)
 
 
 class DocumentError(Exception):
@@ -203,8 +197,6 @@ class Extracted:
     pages: list[str]
     info: dict = field(default_factory=dict)  # fallback metadata (PDF title, author, year)
     notes: list[Note] = field(default_factory=list)
-    #: False for a text file without page breaks: its "pages" are parts cut for search.
-    real_pages: bool = True
 
 
 def _short(exc: BaseException, limit: int = 80) -> str:
@@ -247,7 +239,7 @@ def read_text_pages(path: Path) -> Extracted:
     parts = split_long_text(text, int(MAX_PAGE_CHARS * 0.9))
     note = Note(f"teksten har {_count(len(text))} tegn uten sideskift",
                 f"indeksert i {len(parts)} deler («sider»)")
-    return Extracted(parts, notes=[note], real_pages=False)
+    return Extracted(parts, notes=[note])
 
 
 @contextmanager
@@ -507,7 +499,6 @@ def _load_one(path: Path, known: Mapping[str, Document], result: LoadResult) -> 
     try:
         reused = _reusable(path, known)
         if reused is not None:
-            result.reused.append(reused.doc_id)
             return reused
         return load_document(path)
     except DocumentError as exc:

@@ -34,7 +34,6 @@ import os
 import platform
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -197,11 +196,8 @@ def bench_indexing(embedder, base: Path, documents: int | None, repeats: int) ->
 
     from assistant.index import load_index, passage_text
 
-    try:
-        sys.path.insert(0, str(ROOT / "scripts"))
-        from bench_reindex import measure_reindex
-    except ImportError:
-        measure_reindex = _measure_reindex
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_reindex import measure_reindex
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
     try:
         corpus = work / "corpus"
@@ -245,26 +241,6 @@ def bench_indexing(embedder, base: Path, documents: int | None, repeats: int) ->
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _measure_reindex(corpus_dir: Path, index_dir: Path, embedder, repeats: int = 1) -> dict:
-    """Fallback when scripts/bench_reindex.py is missing: build, then build again."""
-    from assistant.config import Settings
-    from assistant.index import build_index
-
-    settings = Settings(corpus_dir=corpus_dir, index_dir=index_dir, model=embedder.config)
-    started = time.perf_counter()
-    full = build_index(settings, embedder, rebuild=True, progress=False)
-    full_seconds = time.perf_counter() - started
-    times = []
-    for _ in range(max(1, repeats)):
-        started = time.perf_counter()
-        again = build_index(settings, embedder, progress=False)
-        times.append(time.perf_counter() - started)
-    return {"documents": len(full.added), "pages": full.pages, "chunks": full.chunks,
-            "full_seconds": full_seconds, "reindex_seconds": statistics.median(times),
-            "ratio": statistics.median(times) / full_seconds,
-            "reindex_embedded_chunks": again.embedded_chunks}
 
 
 # --------------------------------------------------------------------------- synthetic

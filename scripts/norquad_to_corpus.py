@@ -23,8 +23,6 @@ DEFAULT_INPUT = _ROOT.parent / "shared" / "data" / "norquad" / "validation.json"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_USAGE = 2
-
 
 DESCRIPTION = """\
 Gjør NorQuAD (SQuAD-format JSON) om til en korpusmappe og en gullfil.
