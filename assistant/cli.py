@@ -290,6 +290,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"Fant verken korpusmappen {settings.corpus_dir} eller en indeks i "
               f"{settings.index_dir}.", file=sys.stderr)
         return EXIT_ERROR
+    staff = None
+    if args.command == "serve":  # a bad credentials file fails at once, not after loading
+        from .staff import CredentialsError, StaffAccounts
+
+        try:
+            staff = StaffAccounts.load(args.staff_credentials)
+        except CredentialsError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_ERROR
     try:
         from .embedding import is_prepared
 
@@ -318,13 +327,7 @@ def run(args: argparse.Namespace) -> int:
             return run_eval(assistant, args, progress)
         if args.command == "serve":
             from .server import serve
-            from .staff import CredentialsError, StaffAccounts
 
-            try:
-                staff = StaffAccounts.load(args.staff_credentials)
-            except CredentialsError as exc:
-                print(str(exc), file=sys.stderr)
-                return EXIT_ERROR
             assistant.refresh()
             serve(assistant, staff)
             return EXIT_OK

@@ -44,7 +44,8 @@ def contextualize(question: str, previous: str | None) -> str:
     """The text to search for: the question, plus the previous topic if it is a follow-up."""
     if not previous or not is_follow_up(question):
         return question
-    carried = [w for w in content_words(previous) if w not in set(words(question))]
+    asked = set(words(question))
+    carried = [w for w in content_words(previous) if w not in asked]
     if not carried:
         return question
     return f"{question.strip()} ({' '.join(carried)})"

@@ -434,10 +434,7 @@ def load_document(path: Path) -> Document:
     reader = READERS.get(suffix)
     if reader is None:
         raise DocumentError(f"filtypen «{suffix or '(ingen)'}» støttes ikke", kind=UNSUPPORTED)
-    try:
-        sidecar = read_sidecar(path)
-    except DocumentError as exc:
-        raise DocumentError(str(exc), action=FIX_SIDECAR) from exc
+    sidecar = read_sidecar(path)  # a bad sidecar raises with FIX_SIDECAR already
     extracted = reader(path)
     notes = list(extracted.notes)
     texts, cut = [], []

@@ -38,7 +38,7 @@ class Embedder:
         self.config = config
         self._model = model
         self._model_lock = threading.Lock()
-        self.threads: int | None = None  # torch's own default, read when the model loads
+        self.threads: int | None = None  # torch's default (all cores), read at first use
         #: Why the ONNX path is not used, when it is not (export failed, odd model).
         self.fast_error: str | None = None
         self.short = self._load_short() if fast else None
@@ -56,7 +56,7 @@ class Embedder:
                 from .model_export import load_sentence_transformer
 
                 self._model = load_sentence_transformer(self.config.name)
-            if self.threads is None:  # first use by this Embedder
+            if self.threads is None:  # first use by this Embedder: threads and prompts
                 import torch
 
                 self.threads = torch.get_num_threads()
@@ -95,7 +95,7 @@ class Embedder:
     # ------------------------------------------------------------------ encode
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self.config.query_prompt)
+        return self._encode(texts, "query")
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Passages for the index: always float32 sentence-transformers, all cores."""
@@ -108,7 +108,7 @@ class Embedder:
             known = {t: self._sentences.get(t) for t in texts}
         missing = list(dict.fromkeys(t for t, v in known.items() if v is None))
         if missing:
-            for text, vector in zip(missing, self._encode(missing, self.config.passage_prompt)):
+            for text, vector in zip(missing, self._encode(missing, "passage")):
                 known[text] = vector
         with self._sentences_lock:
             self.sentence_misses += len(missing)
@@ -135,11 +135,11 @@ class Embedder:
         encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prompt_name: str) -> np.ndarray:
         """A few short texts: the ONNX path when there is one."""
         if self.short is None:
-            name = "query" if prompt == self.config.query_prompt else "passage"
-            return self._encode_model(texts, name)
+            return self._encode_model(texts, prompt_name)
+        prompt = {"query": self.config.query_prompt, "passage": self.config.passage_prompt}[prompt_name]
         return self.short.encode([prompt + text for text in texts])
 
     def _encode_model(self, texts: Sequence[str], prompt_name: str,

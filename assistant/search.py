@@ -52,7 +52,9 @@ class Filters:
         )
 
 
+#: Who may see what: everybody public documents, logged-in staff internal ones too.
 PUBLIC = Filters()
+STAFF = Filters(visibility=frozenset({"public", "internal"}))
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+from .search import PUBLIC
 from .service import Assistant
 from .staff import StaffAccounts
 from .web import CSS, SOURCE_ROUTE, TITLE, create_app
@@ -23,7 +24,7 @@ NOT_FOUND = "Fant ikke dokumentet."
 def corpus_file(assistant: Assistant, doc_id: str) -> Path | None:
     """The file of a public document, if it exists inside the corpus folder; else None."""
     document = assistant.index.documents.get(doc_id)
-    if document is None or document.meta.visibility != "public":
+    if document is None or not PUBLIC.allows(document):
         return None
     root = assistant.settings.corpus_dir.resolve()
     try:

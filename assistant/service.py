@@ -115,15 +115,19 @@ class Assistant:
         if not original:
             return Answer(question="", answer=EMPTY_QUESTION, found=False)
         question = normalize_question(contextualize(original, context))
+        answer = self._answer(question, mode or self.settings.search.mode, filters)
+        return replace(answer, question=original, searched_for=question)
+
+    def _answer(self, question: str, mode: str, filters: Filters) -> Answer:
+        """The answer to the (normalised, contextualised) question, cached."""
         searcher = self.searcher
-        mode = mode or self.settings.search.mode
         key = (question.lower(), mode, filters)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._hits += 1
                 self._cache.move_to_end(key)
-                return replace(cached, question=original, searched_for=question)
+                return cached
             self._misses += 1
         query_vector = searcher.embed_query(question)
         hits = searcher.search(question, k=self.settings.search.top_k, mode=mode,
@@ -131,12 +135,11 @@ class Assistant:
         answer = compose_answer(question, hits, query_vector, self.embedder,
                                 self.settings.search, mode, idf=searcher.index.lexical.idf)
         with self._lock:
-            if self._searcher is not searcher:  # a rebuild was loaded meanwhile
-                return replace(answer, question=original, searched_for=question)
-            self._cache[key] = answer
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return replace(answer, question=original, searched_for=question)
+            if self._searcher is searcher:  # not if a rebuild was loaded meanwhile
+                self._cache[key] = answer
+                if len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return answer
 
     def cache_info(self) -> CacheInfo:
         """Hits and misses of the answer cache (emptied whenever another build is loaded)."""

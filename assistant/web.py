@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from urllib.parse import quote as url_quote
 
 from .answer import Answer, Citation
 from .chunking import Chunk
 from .index import StoredDocument
 from .lexical import analyze
-from .search import MODE_LABELS, MODES, PUBLIC, Filters, Hit
+from .search import MODE_LABELS, MODES, PUBLIC, STAFF, Hit
 from .service import Assistant
 from .staff import StaffAccounts
 
@@ -245,7 +246,7 @@ def create_app(assistant: Assistant, staff: StaffAccounts | None = None):
     import gradio as gr
 
     def public_documents() -> list[StoredDocument]:
-        return [d for d in assistant.index.documents.values() if d.meta.visibility == "public"]
+        return [d for d in assistant.index.documents.values() if PUBLIC.allows(d)]
 
     def ask_api(question: str, mode: str = "hybrid") -> dict:
         """The public question endpoint: the same JSON as ``ask --json``; public documents only."""
@@ -276,7 +277,7 @@ def create_app(assistant: Assistant, staff: StaffAccounts | None = None):
             return "<p>Fant ikke kilden. Still spørsmålet på nytt.</p>"
         chunk = index.chunks[citation.chunk_id]
         document = index.documents.get(citation.doc_id)
-        if document is None or chunk.doc_id != citation.doc_id or document.meta.visibility != "public":
+        if document is None or chunk.doc_id != citation.doc_id or not PUBLIC.allows(document):
             return "<p>Dokumentet er oppdatert siden svaret ble gitt. Still spørsmålet på nytt.</p>"
         return source_html(document, chunk, citation)
 
@@ -287,8 +288,8 @@ def create_app(assistant: Assistant, staff: StaffAccounts | None = None):
         return "Takk for tilbakemeldingen!"
 
     def staff_search(text, chosen_mode, doc_ids, years, doc_types, user):
-        filters = Filters(
-            visibility=frozenset({"public", "internal"}) if user else frozenset({"public"}),
+        filters = replace(
+            STAFF if user else PUBLIC,
             doc_ids=frozenset(doc_ids) if doc_ids else None,
             years=frozenset(int(y) for y in years) if years else None,
             doc_types=frozenset(doc_types) if doc_types else None,
@@ -297,8 +298,8 @@ def create_app(assistant: Assistant, staff: StaffAccounts | None = None):
         return hits_html(found.query, found.hits)
 
     def filter_choices(user):
-        documents = [d for d in assistant.index.documents.values()
-                     if user or d.meta.visibility == "public"]
+        allowed = STAFF if user else PUBLIC
+        documents = [d for d in assistant.index.documents.values() if allowed.allows(d)]
         return (
             gr.update(choices=sorted(((d.meta.title, d.doc_id) for d in documents))),
             gr.update(choices=sorted({str(d.meta.year) for d in documents if d.meta.year}, reverse=True)),

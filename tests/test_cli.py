@@ -88,3 +88,16 @@ def test_help_is_norwegian_for_every_command(command, capsys):
     assert exit_info.value.code == 0
     assert "Avslutningskoder" in out
     assert not command or ("--corpus" in out and "--index" in out)
+
+
+def test_serve_with_an_unreadable_credentials_file_fails_before_loading_anything(
+        tmp_path, capsys, monkeypatch):
+    from assistant.cli import main
+
+    # An empty cache: preparing the model would create it.
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(tmp_path / "cache"))
+    code = main(["serve", "--corpus", str(tmp_path), "--index", str(tmp_path / "index"),
+                 "--staff-credentials", str(tmp_path / "finnes-ikke.txt"), "--quiet"])
+    assert code == 1
+    assert "finnes-ikke.txt" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()
