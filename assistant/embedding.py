@@ -5,9 +5,10 @@ server, tests) and passed along, never kept in a module global.
 
 Two paths. Indexing encodes many passages through sentence-transformers in float32 on
 all cores; that model is loaded only when passages are encoded. Questions and answer
-sentences, a few short texts that a user waits for, go through an int8 ONNX export of the
-same model on one thread each (:mod:`assistant.onnx_encoder`): ~8 ms for a question
-instead of 22–50 ms, and a server that only answers never loads torch.
+sentences, a few short texts that a user waits for, go through an ONNX export of the
+same model on one thread each (:mod:`assistant.onnx_encoder`): ~13 ms for a question
+instead of 22–50 ms, the same vectors on every CPU, and a server that only answers never
+loads torch.
 See docs/performance.md.
 """
 

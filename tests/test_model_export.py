@@ -154,4 +154,4 @@ def test_ensure_is_idempotent(e5_model_dir, monkeypatch):
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in before} == before
     # the atomic renames left no temporary folders behind (the ONNX export may sit beside it)
     assert {p.name for p in e5_model_dir.parent.iterdir()} <= {
-        e5_model_dir.name, f"{e5_model_dir.name}-onnx-int8"}
+        e5_model_dir.name, f"{e5_model_dir.name}-onnx"}
