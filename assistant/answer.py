@@ -14,8 +14,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .config import CONTACT_URL, SearchConfig
-from .lexical import analyze
+from .lexical import BM25_K1, analyze
 from .search import Hit
+from .selection import (
+    AnswerModels, Candidate, Question, answerability_features, cheap_features, dense_features,
+    is_chrome, is_heading, is_list_question, new_spans, overlap,
+)
 
 NOT_FOUND = (
     "Jeg fant ikke noe svar på dette i dokumentene jeg har tilgang til. "
@@ -24,17 +28,14 @@ NOT_FOUND = (
 EMPTY_QUESTION = (
     "Skriv et spørsmål, for eksempel «Hvor mange kommuner er med i Osloregionen?»"
 )
-#: How much a sentence's (IDF-weighted) share of the question's words adds to its cosine.
-LEXICAL_WEIGHT = 0.3
-#: Headings and one-word lines rarely answer anything, however similar they look.
-SHORT_SENTENCE_WORDS = 3
-SHORT_SENTENCE_PENALTY = 0.05
-#: A sentence from a second document joins the answer when it scores this close to the best
-#: (another page of the same document is already in the list of sources).
-SECOND_QUOTE_MARGIN = 0.003
-MAX_SENTENCES_SCORED = 64
-
 _BULLET = re.compile(r"^[•–\-*]\s*")
+#: A sentence from a second document joins the answer when its logit is this close to the
+#: best one (another page of the same document is already in the list of sources).
+SECOND_QUOTE_MARGIN = 0.003
+#: Sentences of the top passages that compete to be quoted (cheap score for all).
+MAX_SENTENCES_SCORED = 64
+#: A list quoted as an answer stops after this many items.
+MAX_LIST_ITEMS = 8
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Answer:
     quotes: tuple[tuple[str, int], ...] = field(default=(), repr=False)  # (sentence, citation n)
     #: What was searched for: the question, or for a follow-up the question with its context.
     searched_for: str = ""
+    #: The learned answerability: how likely the documents answer the question (0–1).
+    confidence: float = 0.0
 
     def to_json(self) -> dict:
         return {
@@ -74,6 +77,7 @@ class Answer:
             "answer": self.answer,
             "citations": [c.to_json() for c in self.citations],
             "found": self.found,
+            "confidence": round(self.confidence, 3),
         }
 
 
@@ -82,88 +86,124 @@ def quote(sentence: str) -> str:
     return _BULLET.sub("", " ".join(sentence.split()))
 
 
-def _matches(term: str, sentence_terms: set[str]) -> bool:
-    """A question term matches a sentence term that equals it or ends with it.
+@dataclass(frozen=True)
+class Selection:
+    """What the answer stage decided for one question, with the evidence it used (the
+    training script and ``eval`` read the same numbers the product acts on)."""
 
-    Norwegian writes compounds as one word, so "rapport" should find "delrapporter".
+    candidates: tuple[Candidate, ...]
+    cheap: np.ndarray  # cheap features, one row per candidate
+    scored: tuple[int, ...]  # candidates the model encoded, best cheap score first
+    full: np.ndarray  # cheap + dense features of the scored candidates
+    logits: np.ndarray  # full-model logits of the scored candidates
+    best: int  # index into candidates
+    cosine: float
+    evidence: np.ndarray  # answerability features
+    probability: float  # that the documents answer the question
+    found: bool
+
+
+def answer_candidates(hits: list[Hit]) -> list[Candidate]:
+    """Every sentence of the hits that may be quoted: no headings, no site chrome.
+
+    Neighbours are given even when they are headings: "Politiske organer:" says what
+    the items under it are about.
     """
-    if term in sentence_terms:
-        return True
-    return len(term) >= 5 and any(t.endswith(term) for t in sentence_terms)
-
-
-def _weighted_overlap(question_terms: list[str], weights: list[float], sentence_terms: set[str],
-                      matches=None) -> float:
-    if not question_terms:
-        return 0.0
-    total = sum(weights)
-    if total <= 0:
-        return 0.0
-    matches = matches or _matches
-    return sum(w for t, w in zip(question_terms, weights) if matches(t, sentence_terms)) / total
-
-
-#: A question term of at least this many letters also matches a compound that starts with
-#: it ("tung" → "tungtransport"), when choosing which sentences the model scores.
-LOOSE_PREFIX = 4
-
-
-def _loose_matches(term: str, sentence_terms: set[str]) -> bool:
-    """:func:`_matches`, or the first part of a compound: wider, for the cheap first stage."""
-    return _matches(term, sentence_terms) or (
-        len(term) >= LOOSE_PREFIX and any(t.startswith(term) for t in sentence_terms))
-
-
-def sentence_score(cosine: float, overlap: float, sentence: str) -> float:
-    short = len(sentence.split()) < SHORT_SENTENCE_WORDS
-    return cosine + LEXICAL_WEIGHT * overlap - (SHORT_SENTENCE_PENALTY if short else 0.0)
-
-
-#: Below every sentence the model scored: one it did not score can only be highlighted
-#: in its own passage, never chosen over a scored one.
-UNSCORED = 1.0
-
-
-def score_sentences(
-    question: str,
-    hits: list[Hit],
-    query_vector: np.ndarray | None,
-    embedder,
-    dense_sentences: int,
-    idf=None,
-) -> dict[tuple[int, int], float]:
-    """A score for each (hit, sentence) of ``hits``, in two stages to keep the model cheap.
-
-    First every sentence gets a cheap score: word overlap with the question plus the cosine
-    of its whole passage. Then only the ``dense_sentences`` best are encoded and scored with
-    their own cosine; the others drop below them (``UNSCORED``). With 0 the cheap score
-    is final.
-    """
-    question_terms = analyze(question)
-    weights = [idf(t) if idf else 1.0 for t in question_terms]
-    candidates: list[tuple[int, int]] = []
-    texts: list[str] = []
+    out = []
     for h, hit in enumerate(hits):
-        for s, sentence in enumerate(hit.chunk.sentence_texts()):
-            candidates.append((h, s))
-            texts.append(sentence)
-    candidates, texts = candidates[:MAX_SENTENCES_SCORED], texts[:MAX_SENTENCES_SCORED]
-    terms = [set(analyze(text)) for text in texts]
-    overlaps = [_weighted_overlap(question_terms, weights, t) for t in terms]
-    if dense_sentences <= 0 or not texts:
-        return {c: sentence_score(hits[c[0]].dense, overlap, quote(text))
-                for c, overlap, text in zip(candidates, overlaps, texts)}
-    cheap = [sentence_score(hits[h].dense,
-                            _weighted_overlap(question_terms, weights, t, _loose_matches), quote(text))
-             for (h, _), t, text in zip(candidates, terms, texts)]
-    chosen = sorted(range(len(texts)), key=lambda i: -cheap[i])[:dense_sentences]
+        texts = hit.chunk.sentence_texts()
+        for s, text in enumerate(texts):
+            if is_heading(text) or is_chrome(text):
+                continue
+            out.append(Candidate(h, s, text, texts[s - 1] if s > 0 else "",
+                                 texts[s + 1] if s + 1 < len(texts) else ""))
+    return out[:MAX_SENTENCES_SCORED]
+
+
+def lexical_share(question: Question, hits: list[Hit]) -> float:
+    """The best BM25 score over its ceiling for the question (0–1; unknown terms lower it)."""
+    ceiling = sum(question.weights) * (1 + BM25_K1)
+    best = max((h.lexical for h in hits), default=0.0)
+    return min(1.0, best / ceiling) if ceiling > 0 else 0.0
+
+
+def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embedder,
+           config: SearchConfig, models: AnswerModels, idf=None,
+           focus: str | None = None) -> Selection | None:
+    """Score the sentences of ``hits`` in two stages and decide whether one answers.
+
+    ``focus`` is what a follow-up itself asks ("Og nestleder?" searched as "Og nestleder?
+    (valgt leder 2020)"): when some sentences hold its words, only they compete, so the
+    follow-up gets the new information and not the previous answer again.
+    ``None`` when no sentence can be quoted at all.
+    """
+    q = Question.of(question, idf)
+    candidates = answer_candidates(hits[: config.answer_passages])
+    if focus:
+        asked = Question.of(focus, idf)
+        about = [c for c in candidates if overlap(asked, set(analyze(c.text)), loose=True) > 0]
+        candidates = about or candidates
+    if not candidates:
+        return None
+    cheap = cheap_features(q, candidates, [h.dense for h in hits], [h.score for h in hits])
+    cheap_logits = models.cheap.logits(cheap)
+    scored = [int(i) for i in np.argsort(-cheap_logits, kind="stable")[: max(1, config.answer_dense_sentences)]]
     if query_vector is None:
         query_vector = embedder.encode_queries([question])[0]
-    cosine = embedder.encode_sentences([texts[i] for i in chosen]) @ query_vector
-    scores = [score - UNSCORED for score in cheap]
-    for i, c in zip(chosen, cosine):
-        scores[i] = sentence_score(float(c), overlaps[i], quote(texts[i]))
-    return dict(zip(candidates, scores))
+    cosines = embedder.encode_sentences([candidates[i].text for i in scored]) @ query_vector
+    full = np.hstack([cheap[scored], dense_features(cosines)])
+    logits = models.full.logits(full)
+    top = int(np.argmax(logits))
+    best = scored[top]
+    type_found = bool(q.kind) and bool(new_spans(candidates[best].text, q.kind, q.words))
+    evidence = answerability_features(
+        q, candidates[best], logits, float(cosines[top]), [h.chunk.text for h in hits[:config.answer_passages]],
+        [h.dense for h in hits], lexical_share(q, hits), type_found)
+    probability = float(models.answerable.probabilities(evidence)[0])
+    return Selection(tuple(candidates), cheap, tuple(scored), full, logits, best,
+                     float(cosines[top]), evidence, probability,
+                     probability >= models.answerable.threshold)
+
+
+def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
+    """The span of ``chunk.text`` to quote for its sentence number ``sentence``.
+
+    A sentence, or for a question that asks for a list ("Hvilke innsatsområder …?")
+    and a sentence that is a list item: the list's heading with all its items.
+    """
+    refs = chunk.sentences
+    _, _, _, c0, c1 = refs[sentence]
+    texts = chunk.sentence_texts()
+    if not (is_list_question(question) and _BULLET.match(texts[sentence].lstrip())):
+        return c0, c1
+    marker = texts[sentence].lstrip()[0]
+    first = sentence
+    while first > 0 and _BULLET.match(texts[first - 1].lstrip()) and texts[first - 1].lstrip()[0] == marker:
+        first -= 1
+    if first > 0 and is_heading(texts[first - 1]):
+        first -= 1  # the list's heading
+    last = sentence
+    while (last + 1 < len(texts) and last - first < MAX_LIST_ITEMS
+           and _BULLET.match(texts[last + 1].lstrip()) and texts[last + 1].lstrip()[0] == marker
+           and refs[last + 1][0] == refs[sentence][0]):
+        last += 1
+    return refs[first][3], refs[last][4]
+
+
+def exact_spans(question: str, text: str) -> list[tuple[int, int]]:
+    """Where in ``text`` (the quoted sentence) the number, date or name asked for stands:
+    of the candidates, the one nearest to the question's own words."""
+    q = Question.of(question)
+    if q.kind is None:
+        return []
+    found = new_spans(text, q.kind, q.words)
+    if not found:
+        return []
+    terms = set(q.terms)
+    anchors = [m.start() for m in re.finditer(r"\w+", text) if set(analyze(m.group())) & terms]
+    if not anchors:
+        return found[:1]
+    return [min(found, key=lambda span: min(abs(span[0] - a) for a in anchors))]
 
 
 #: A passage is cited only when it is nearly as relevant as the best one.
@@ -180,14 +220,6 @@ def citable(hits: list[Hit], mode: str) -> list[Hit]:
         return [hits[0], *(h for h in hits[1:] if h.lexical >= floor)]
     floor = max(h.dense for h in hits) - CITATION_DENSE_MARGIN
     return [hits[0], *(h for h in hits[1:] if h.dense >= floor)]
-
-
-def is_relevant(hits: list[Hit], mode: str, config: SearchConfig) -> bool:
-    if not hits:
-        return False
-    if mode == "lexical":
-        return hits[0].lexical > 0
-    return max(hit.dense for hit in hits) >= config.min_dense_score
 
 
 def pick_quotes(quotes: list[tuple[str, int, float, str]],
@@ -209,26 +241,31 @@ def compose_answer(
     hits: list[Hit],
     query_vector: np.ndarray | None,
     embedder,
-    config: SearchConfig = SearchConfig(),
-    mode: str = "hybrid",
+    config: SearchConfig,
+    mode: str,
+    models: AnswerModels,
     idf=None,
+    focus: str | None = None,
 ) -> Answer:
-    """Pick the answering sentence of each top passage and build numbered citations."""
-    if not is_relevant(hits, mode, config):
+    """Pick the answering sentence among the top passages and build numbered citations;
+    "not found" when the learned answerability says the documents do not answer."""
+    if not hits or (mode == "lexical" and hits[0].lexical <= 0):
+        return Answer(question=question, answer=NOT_FOUND, found=False)
+    hits = citable(hits[: config.top_k], mode)
+    selection = select(question, hits, query_vector, embedder, config, models, idf, focus)
+    # Keyword search has no cosine to judge by: a keyword match is its evidence.
+    if selection is None or (mode != "lexical" and not selection.found):
         return Answer(question=question, answer=NOT_FOUND, found=False)
 
-    hits = citable(hits[: config.top_k], mode)
-    scores = score_sentences(question, hits[: config.answer_passages], query_vector, embedder,
-                             config.answer_dense_sentences, idf)
-
-    best_by_hit: dict[int, tuple[float, int]] = {}
-    for (h, s), score in scores.items():
-        if h not in best_by_hit or score > best_by_hit[h][0]:
-            best_by_hit[h] = (score, s)
-    # Second stage: the passage whose sentence answers best is cited first, whatever its
-    # rank, since one sentence that fits says more than a long passage that mostly doesn't.
-    primary = max(best_by_hit, key=lambda h: best_by_hit[h][0]) if best_by_hit else 0
-    order = [primary, *(h for h in range(len(hits)) if h != primary)]
+    best = selection.candidates[selection.best]
+    # The passage with the answering sentence is cited first, whatever its rank: one
+    # sentence that fits says more than a long passage that mostly doesn't.
+    order = [best.hit, *(h for h in range(len(hits)) if h != best.hit)]
+    best_by_hit = {}
+    for i, logit in zip(selection.scored, selection.logits):
+        c = selection.candidates[i]
+        if c.hit not in best_by_hit or logit > best_by_hit[c.hit][0]:
+            best_by_hit[c.hit] = (float(logit), c.sentence)
 
     citations: list[Citation] = []
     seen_pages: set[tuple[str, int]] = set()
@@ -236,13 +273,19 @@ def compose_answer(
     for h in order:
         hit = hits[h]
         chunk = hit.chunk
-        score, s = best_by_hit.get(h, (hit.score, 0))
-        page, _, _, c0, c1 = chunk.sentences[s]
+        score, s = best_by_hit.get(h, (float("-inf"), None))
+        page = chunk.sentences[s][0] if s is not None else chunk.page_start
         key = (chunk.doc_id, page)
         if key in seen_pages:
             continue
         seen_pages.add(key)
         n = len(citations) + 1
+        highlights: tuple[tuple[int, int], ...] = ()
+        if s is not None:
+            c0, c1 = answer_unit(question, chunk, s)
+            exact = tuple((c0 + a, c0 + b) for a, b in exact_spans(question, chunk.text[c0:c1]))
+            highlights = ((c0, c1), *exact)
+            quotes.append((chunk.text[c0:c1], n, score, chunk.doc_id))
         citations.append(
             Citation(
                 n=n,
@@ -252,15 +295,13 @@ def compose_answer(
                 page=page,
                 url=hit.document.link(page),
                 text=chunk.text,
-                highlights=((c0, c1),),
+                highlights=highlights,
                 chunk_id=hit.chunk_id,
                 score=hit.score,
             )
         )
-        if h in best_by_hit:
-            quotes.append((chunk.text[c0:c1], n, score, chunk.doc_id))
 
-    chosen = pick_quotes(quotes)
+    chosen = pick_quotes(quotes, margin=SECOND_QUOTE_MARGIN)
     text = " ".join(f"{quote(sentence)} [{n}]" for sentence, n, _, _ in chosen)
     return Answer(
         question=question,
@@ -268,4 +309,5 @@ def compose_answer(
         citations=tuple(citations),
         found=True,
         quotes=tuple((quote(sentence), n) for sentence, n, _, _ in chosen),
+        confidence=selection.probability,
     )

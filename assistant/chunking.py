@@ -71,12 +71,33 @@ class Chunk:
 # --------------------------------------------------------------------------- sentences
 
 
+#: A line of at most this many words, without closing punctuation, that is much shorter
+#: than the page's typical line and followed by a capitalised line, is a heading: its own
+#: block, never glued to the sentence after it (a headline is not part of the lead).
+HEADING_MAX_WORDS = 8
+HEADING_MAX_WIDTH = 0.6
+
+
+def _is_heading_line(line: str, next_line: str, typical_width: float) -> bool:
+    text = line.strip()
+    following = next_line.strip()
+    return (bool(text) and bool(following) and following[0].isupper()
+            and len(text.split()) <= HEADING_MAX_WORDS
+            and (text.endswith(":") or not re.search(r"[.!?;,–-]$", text))
+            and len(text) < HEADING_MAX_WIDTH * typical_width)
+
+
 def _blocks(text: str) -> Iterable[tuple[int, int]]:
-    """Spans of paragraphs and list items; a wrapped line continues its block."""
+    """Spans of paragraphs and list items; a wrapped line continues its block, a heading
+    line does not."""
+    lines = text.split("\n")
+    widths = sorted(len(line.strip()) for line in lines if line.strip())
+    typical = widths[len(widths) // 2] if widths else 0
     start = None
     previous_blank = True
+    previous_heading = False
     offset = 0
-    for line in text.split("\n"):
+    for i, line in enumerate(lines):
         line_start, line_end = offset, offset + len(line)
         offset = line_end + 1
         stripped = line.strip()
@@ -87,6 +108,7 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
             start is None
             or _LIST_ITEM.match(stripped) is not None
             or (previous_blank and not stripped[0].islower())
+            or previous_heading
         )
         if starts_block:
             if start is not None:
@@ -94,6 +116,8 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
             start = line_start
         block_end = line_end
         previous_blank = False
+        following = next((x for x in lines[i + 1:] if x.strip()), "")
+        previous_heading = _is_heading_line(line, following, typical)
     if start is not None:
         yield start, block_end
 

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="hvilken søkemodus som skal måles (standard: all)")
     evaluate.add_argument("--json", action="store_true",
                           help='skriv resultatet som JSON: {"modes": {modus: {...}}}')
+    evaluate.add_argument("--answers", action="store_true",
+                          help="mål også svarene (standard søkemodus): andelen svar som "
+                               "inneholder beviset, andelen besvarte, og andelen ubesvarbare "
+                               "spørsmål (doc = null) som avvises; i JSON under «answers»")
 
     report = commands.add_parser(
         "report", help="vis tilbakemeldinger og spørsmål som ikke fikk svar",
@@ -212,7 +216,9 @@ def print_answer(answer, out=sys.stdout) -> None:
 
 
 def run_eval(assistant, args: argparse.Namespace, progress: bool) -> int:
-    from .evaluation import GoldError, evaluate, format_table, load_gold
+    from .evaluation import (
+        GoldError, evaluate, evaluate_answers, format_answer_table, format_table, load_gold,
+    )
 
     try:
         gold = load_gold(args.gold)
@@ -221,10 +227,15 @@ def run_eval(assistant, args: argparse.Namespace, progress: bool) -> int:
         return EXIT_ERROR
     modes = MODES if args.mode == "all" else (args.mode,)
     result = evaluate(assistant.searcher, gold, modes=modes, progress=progress)
+    if args.answers:
+        result["answers"] = evaluate_answers(assistant, gold, progress=progress)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print(format_table(result))
+        if args.answers:
+            print()
+            print(format_answer_table(result["answers"]))
     return EXIT_OK
 
 

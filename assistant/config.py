@@ -74,14 +74,12 @@ class SearchConfig:
     fusion: str = "minmax"
     #: Weight of the dense score in hybrid fusion (the rest is BM25); tuned on NorQuAD.
     hybrid_weight: float = 0.6
-    #: Dense cosine similarity below which nothing is considered relevant.
-    min_dense_score: float = 0.80
     #: Passages whose sentences compete to be quoted as the answer.
     answer_passages: int = 4
-    #: Sentences the model re-scores per question: the best by the cheap score (word
-    #: overlap + the passage's cosine). Encoding every candidate sentence (up to 64) cost
-    #: ~0.5 s a question; 3 quote the NorQuAD answer as often (docs/performance.md).
-    answer_dense_sentences: int = 3
+    #: Sentences the model encodes per question: the best by the learned cheap score
+    #: (:mod:`assistant.selection`). Encoding every candidate (up to 64) cost ~0.5 s a
+    #: question; the texts run two at a time, so 4 cost about what 3 did.
+    answer_dense_sentences: int = 4
     #: From this many chunks on, dense search uses an HNSW graph instead of exact search
     #: (exact search reads every vector: ~15 ms a query at 100 000 chunks on 2 cores).
     hnsw_min_chunks: int = 50_000

@@ -4,8 +4,10 @@ A gold file is JSONL, one question a line::
 
     {"question": "Når ble Osloregionen etablert?", "doc": "<dokument-id>", "evidence": "Etablert i 2004"}
 
-``doc`` is a document id (the file stem in the corpus). ``evidence`` is optional; other
-fields (such as ``answer``) are allowed and ignored.
+``doc`` is a document id (the file stem in the corpus), or ``null`` for a question the
+corpus cannot answer (such a row has no ``evidence``; retrieval metrics leave it out, the
+answer metrics count it). ``evidence`` is optional; other fields (such as ``answer``)
+are allowed and ignored.
 
 Relevance: a hit is relevant when its document is ``doc`` and, if ``evidence`` is given,
 its passage contains it (compared after collapsing white space, case-insensitive). Ranks
@@ -48,8 +50,12 @@ class GoldQuestion:
     """One question with the document that answers it and, optionally, the evidence text."""
 
     question: str
-    doc: str
+    doc: str | None  # None: the corpus cannot answer it
     evidence: str | None = None
+
+    @property
+    def answerable(self) -> bool:
+        return self.doc is not None
 
 
 class GoldError(ValueError):
@@ -90,9 +96,14 @@ def parse_gold_line(text: str, path: Path, line: int) -> GoldQuestion:
     if not isinstance(record, dict):
         raise _gold_error(path, line, "forventet et JSON-objekt med feltene «question» og «doc»")
     question = _text_field(record, "question", path, line, required=True)
-    doc = _text_field(record, "doc", path, line, required=True)
+    if "doc" not in record:
+        raise _gold_error(path, line, "feltet «doc» mangler (bruk null for et spørsmål "
+                                      "korpuset ikke kan svare på)", "doc")
+    doc = _text_field(record, "doc", path, line, required=False)
     evidence = _text_field(record, "evidence", path, line, required=False)
-    assert question is not None and doc is not None
+    if doc is None and evidence is not None:
+        raise _gold_error(path, line, "«evidence» er oppgitt, men «doc» er null", "evidence")
+    assert question is not None
     return GoldQuestion(question=question, doc=doc, evidence=evidence)
 
 
@@ -228,7 +239,8 @@ def question_ranks(
     depth: int = DEPTH,
     progress: bool = True,
 ) -> dict[str, list[int | None]]:
-    """For each mode, the rank of the relevant document for each gold question (in order).
+    """For each mode, the rank of the relevant document for each answerable gold question
+    (in order; questions with ``doc`` null are left out).
 
     The question is embedded once and the vector shared by the modes that need it, when the
     searcher offers ``embed_query`` (as :class:`~assistant.search.Searcher` does).
@@ -238,7 +250,8 @@ def question_ranks(
     ranks: dict[str, list[int | None]] = {mode: [] for mode in modes}
     embed = getattr(searcher, "embed_query", None)
     needs_vector = any(mode in ("dense", "hybrid") for mode in modes)
-    for item in tqdm(gold, desc="Evaluerer", unit="spørsmål", file=sys.stderr,
+    answerable = [item for item in gold if item.answerable]
+    for item in tqdm(answerable, desc="Evaluerer søket", unit="spørsmål", file=sys.stderr,
                      disable=not progress):
         question = item.question.strip()
         vector = embed(question) if (embed is not None and needs_vector) else None
@@ -263,6 +276,69 @@ def evaluate(
     """
     ranks = question_ranks(searcher, gold, modes=modes, depth=depth, progress=progress)
     return {"modes": {mode: metrics(ranks[mode]) for mode in modes}}
+
+
+# --------------------------------------------------------------------------- answers
+
+
+class AssistantLike(Protocol):
+    """What :func:`evaluate_answers` needs; :class:`~assistant.service.Assistant` fits."""
+
+    def ask(self, question: str) -> Any: ...
+
+
+def answer_hit(answer: Any, gold: GoldQuestion) -> bool:
+    """Whether the answer text holds the evidence (case and white space ignored); without
+    evidence, whether a found answer cites ``gold.doc`` first."""
+    if not answer.found:
+        return False
+    if gold.evidence is None:
+        return bool(answer.citations) and answer.citations[0].doc_id == gold.doc
+    return normalize_text(gold.evidence) in normalize_text(answer.answer)
+
+
+def answer_metrics(answers: Sequence[Any], gold: Sequence[GoldQuestion]) -> dict[str, float | int]:
+    """``hit`` and ``answered`` over answerable questions, ``declined`` over the others."""
+    answerable = [(a, g) for a, g in zip(answers, gold) if g.answerable]
+    unanswerable = [a for a, g in zip(answers, gold) if not g.answerable]
+
+    def share(values: list[bool]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    return {
+        "n_answerable": len(answerable),
+        "hit": share([answer_hit(a, g) for a, g in answerable]),
+        "answered": share([bool(a.found) for a, _ in answerable]),
+        "n_unanswerable": len(unanswerable),
+        "declined": share([not a.found for a in unanswerable]),
+    }
+
+
+def evaluate_answers(assistant: AssistantLike, gold: Sequence[GoldQuestion],
+                     progress: bool = True) -> dict[str, float | int]:
+    """Ask every gold question as a user would (default mode) and judge the answers."""
+    from tqdm import tqdm
+
+    answers = [assistant.ask(g.question) for g in tqdm(
+        gold, desc="Evaluerer svarene", unit="spørsmål", file=sys.stderr, disable=not progress)]
+    return answer_metrics(answers, gold)
+
+
+def format_answer_table(answers: Mapping[str, Any]) -> str:
+    """The answer metrics as a two-column Markdown table."""
+    rows = [
+        ("besvarbare spørsmål", str(answers["n_answerable"])),
+        ("svaret inneholder beviset (hit)", f"{answers['hit']:.3f}"),
+        ("besvart (answered)", f"{answers['answered']:.3f}"),
+        ("ubesvarbare spørsmål", str(answers["n_unanswerable"])),
+        ("avvist med «fant ikke» (declined)", f"{answers['declined']:.3f}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    value_width = max(len(v) for _, v in rows)
+    lines = [f"| {'svar'.ljust(width)} | {'verdi'.rjust(value_width)} |",
+             f"| {'-' * width} | {'-' * (value_width - 1)}: |"]
+    lines += [f"| {name.ljust(width)} | {value.rjust(value_width)} |" for name, value in rows]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- report

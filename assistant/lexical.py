@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+#: BM25 term-frequency saturation; a term adds at most idf·(k1 + 1) to a score.
+BM25_K1 = 1.2
+
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:\d+)?", re.UNICODE)
 
 
@@ -63,7 +66,7 @@ class LexicalIndex:
     def build(cls, texts: Sequence[str]) -> "LexicalIndex":
         import bm25s
 
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever = bm25s.BM25(k1=BM25_K1, b=0.75)
         retriever.index([analyze(text) for text in texts], show_progress=False)
         return cls(retriever)
 

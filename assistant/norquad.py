@@ -3,9 +3,14 @@
 Every unique context becomes one document ``norquad-<first 10 hex of sha1(context)>.txt``
 (UTF-8, the context exactly as given), with a sidecar ``<id>.meta.toml`` holding
 ``title`` (the context's first line, its headline), ``publisher`` and ``doc_type``. Every
-answerable question becomes one gold line ``{"question", "doc", "answer"}`` without
-``evidence``: the whole context is the relevant document. Ids depend only on the context
-text, so repeated runs give the same files.
+answerable question becomes one gold line ``{"question", "doc", "evidence", "answer"}``:
+NorQuAD's answer is the evidence, so retrieval counts the passage that holds it and the
+answer evaluation checks that the quoted text does. Ids depend only on the context text,
+so repeated runs give the same files.
+
+``drop_every=3`` leaves every third distinct context (by id) out of the corpus, and its
+questions become unanswerable gold rows (``"doc": null``): how well the assistant says
+"I don't know" is measured on them.
 """
 
 from __future__ import annotations
@@ -45,9 +50,12 @@ class ConversionReport:
     documents: int
     questions: int
     skipped: int = 0
+    unanswerable: int = 0
 
     def summary(self) -> str:
         text = f"Skrev {self.documents} dokumenter og {self.questions} spørsmål"
+        if self.unanswerable:
+            text += f", {self.unanswerable} av dem uten svar i korpuset"
         if self.skipped:
             text += f" (hoppet over {self.skipped} spørsmål uten svar eller uten tekst)"
         return text
@@ -116,6 +124,13 @@ def _first_answer(qa: dict[str, Any]) -> str | None:
     return None
 
 
+def dropped(doc_ids, every: int | None) -> set[str]:
+    """Every ``every``-th of the distinct ``doc_ids`` in sorted order (none for ``None``)."""
+    if not every:
+        return set()
+    return set(sorted(set(doc_ids))[::every])
+
+
 def document_meta(context: str) -> dict[str, str]:
     """The sidecar metadata for a context."""
     return {"title": context_title(context), "publisher": PUBLISHER, "doc_type": DOC_TYPE}
@@ -132,10 +147,12 @@ def convert(
     corpus_dir: str | os.PathLike[str],
     gold_path: str | os.PathLike[str],
     limit: int | None = None,
+    drop_every: int | None = None,
 ) -> ConversionReport:
     """Write one document per unique context to ``corpus_dir`` and the gold JSONL to ``gold_path``.
 
-    ``limit`` keeps the first ``limit`` answerable questions (and only their contexts).
+    ``limit`` keeps the first ``limit`` answerable questions (and only their contexts);
+    ``drop_every`` leaves contexts out and makes their questions unanswerable (see above).
     Existing files with the same ids are overwritten; other files are left alone.
     """
     input_path, corpus_dir, gold_path = Path(input_path), Path(corpus_dir), Path(gold_path)
@@ -147,9 +164,13 @@ def convert(
     if limit is not None:
         questions = questions[:limit]
 
+    if drop_every is not None and drop_every < 2:
+        raise NorquadError("--drop-every må være 2 eller mer")
     contexts: dict[str, str] = {}
     for q in questions:
         contexts.setdefault(context_id(q.context), q.context)
+    left_out = dropped(contexts, drop_every)
+    contexts = {k: v for k, v in contexts.items() if k not in left_out}
 
     corpus_dir.mkdir(parents=True, exist_ok=True)
     for doc_id, context in contexts.items():
@@ -162,8 +183,15 @@ def convert(
         gold_path.parent.mkdir(parents=True, exist_ok=True)
     with gold_path.open("w", encoding="utf-8", newline="\n") as fh:
         for q in questions:
-            record: dict[str, Any] = {"question": q.question, "doc": context_id(q.context)}
+            doc = context_id(q.context)
+            record: dict[str, Any] = {"question": q.question, "doc": None}
+            if doc not in left_out:
+                record["doc"] = doc
+                if q.answer is not None:
+                    record["evidence"] = q.answer
             if q.answer is not None:
                 record["answer"] = q.answer
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return ConversionReport(documents=len(contexts), questions=len(questions), skipped=skipped)
+    unanswerable = sum(context_id(q.context) in left_out for q in questions)
+    return ConversionReport(documents=len(contexts), questions=len(questions), skipped=skipped,
+                            unanswerable=unanswerable)

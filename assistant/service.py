@@ -18,6 +18,7 @@ from .conversation import contextualize
 from .embedding import Embedder
 from .feedback import FILENAME as FEEDBACK_FILE, FeedbackStore
 from .index import BuildReport, Index, IndexMissing, build_index, current_build, load_index
+from .selection import AnswerModels, default_models
 from .search import MAX_QUESTION_CHARS, PUBLIC, Filters, Hit, Searcher
 
 CACHE_SIZE = 256
@@ -48,9 +49,12 @@ def normalize_question(question: str) -> str:
 
 
 class Assistant:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 answer_models: AnswerModels | None = None):
         self.settings = settings
         self.embedder = embedder or Embedder(settings.model)
+        #: The learned sentence scorers and answerability (shipped weights by default).
+        self.answer_models = answer_models or default_models()
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._build = None
@@ -115,13 +119,15 @@ class Assistant:
         if not original:
             return Answer(question="", answer=EMPTY_QUESTION, found=False)
         question = normalize_question(contextualize(original, context))
-        answer = self._answer(question, mode or self.settings.search.mode, filters)
+        focus = original if question != original else None
+        answer = self._answer(question, mode or self.settings.search.mode, filters, focus)
         return replace(answer, question=original, searched_for=question)
 
-    def _answer(self, question: str, mode: str, filters: Filters) -> Answer:
+    def _answer(self, question: str, mode: str, filters: Filters,
+                focus: str | None = None) -> Answer:
         """The answer to the (normalised, contextualised) question, cached."""
         searcher = self.searcher
-        key = (question.lower(), mode, filters)
+        key = (question.lower(), mode, filters, (focus or "").lower())
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
@@ -133,7 +139,8 @@ class Assistant:
         hits = searcher.search(question, k=self.settings.search.top_k, mode=mode,
                                filters=filters, query_vector=query_vector)
         answer = compose_answer(question, hits, query_vector, self.embedder,
-                                self.settings.search, mode, idf=searcher.index.lexical.idf)
+                                self.settings.search, mode, self.answer_models,
+                                idf=searcher.index.lexical.idf, focus=focus)
         with self._lock:
             if self._searcher is searcher:  # not if a rebuild was loaded meanwhile
                 self._cache[key] = answer

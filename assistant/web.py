@@ -19,7 +19,7 @@ import re
 from dataclasses import replace
 from urllib.parse import quote as url_quote
 
-from .answer import Answer, Citation
+from .answer import Answer, Citation, exact_spans
 from .chunking import Chunk
 from .index import StoredDocument
 from .lexical import analyze
@@ -88,12 +88,27 @@ element.addEventListener('click', async (event) => {
 
 
 def highlighted(text: str, spans) -> str:
-    """``text`` escaped, with the given character spans wrapped in ``<mark>``."""
+    """``text`` escaped, with the given character spans wrapped in ``<mark>``; a span that
+    lies inside another (the exact number, date or name asked for) in ``<strong>``."""
+    spans = sorted(spans)
+    outer = [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
+    inner = [s for s in spans if s not in outer]
+
+    def plain(start: int, end: int) -> str:
+        parts, position = [], start
+        for a, b in inner:
+            if start <= a and b <= end and a >= position:
+                parts.append(html.escape(text[position:a]))
+                parts.append(f'<strong class="svar">{html.escape(text[a:b])}</strong>')
+                position = b
+        parts.append(html.escape(text[position:end]))
+        return "".join(parts)
+
     parts, position = [], 0
-    for start, end in sorted(spans):
+    for start, end in outer:
         start = max(start, position)
         parts.append(html.escape(text[position:start]))
-        parts.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        parts.append(f"<mark>{plain(start, end)}</mark>")
         position = max(position, end)
     parts.append(html.escape(text[position:]))
     return "".join(parts)
@@ -139,8 +154,10 @@ def answer_html(answer: Answer, documents: dict[str, StoredDocument] | None = No
     if not answer.found:
         return html.escape(answer.answer)
     documents = documents or {}
+    asked = answer.searched_for or answer.question
     quotes = " ".join(
-        f"«{html.escape(sentence)}» <sup>[{n}]</sup>" for sentence, n in answer.quotes
+        f"«{highlighted(sentence, exact_spans(asked, sentence))}» <sup>[{n}]</sup>"
+        for sentence, n in answer.quotes
     )
     sources = "".join(citation_html(c, documents.get(c.doc_id)) for c in answer.citations)
     return f"<p>{quotes}</p><p><strong>Kilder</strong></p>{sources}"

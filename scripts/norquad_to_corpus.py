@@ -30,8 +30,10 @@ Gjør NorQuAD (SQuAD-format JSON) om til en korpusmappe og en gullfil.
 Hver unike kontekst blir ett dokument, norquad-<10 første heks-sifre av SHA-1
 av teksten>.txt, med metadatafilen <id>.meta.toml ved siden av (tittelen er
 kontekstens første linje). Hvert spørsmål blir én linje i gullfilen (JSONL) med
-«question», «doc» og «answer», uten «evidence»: hele konteksten er det relevante
-dokumentet. Id-ene avhenger bare av teksten, så nye kjøringer gir de samme filene."""
+«question», «doc», «evidence» og «answer»; beviset er NorQuADs svar, så både søket og
+svaret må inneholde det. Med --drop-every 3 utelates hver tredje unike kontekst fra
+korpuset, og spørsmålene om dem får «doc»: null (korpuset kan ikke svare på dem).
+Id-ene avhenger bare av teksten, så nye kjøringer gir de samme filene."""
 
 EPILOG = """\
 avslutningskoder:
@@ -66,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", metavar="N", type=int,
         help="ta bare med de N første spørsmålene (og kontekstene deres)",
     )
+    parser.add_argument(
+        "--drop-every", metavar="N", type=int,
+        help="utelat hver N-te unike kontekst (sortert etter id); spørsmålene om dem blir "
+        "ubesvarbare i gullfilen",
+    )
     return parser
 
 
@@ -75,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None and args.limit < 0:
         parser.error("--limit må være 0 eller et positivt heltall")
     try:
-        report = convert(args.input, args.corpus, args.gold, limit=args.limit)
+        report = convert(args.input, args.corpus, args.gold, limit=args.limit,
+                         drop_every=args.drop_every)
     except NorquadError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED

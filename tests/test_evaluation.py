@@ -14,9 +14,11 @@ from assistant.documents import load_corpus
 from assistant.evaluation import (
     GoldError,
     GoldQuestion,
+    answer_metrics,
     document_ranking,
     evaluate,
     first_relevant_rank,
+    format_answer_table,
     format_table,
     load_gold,
     metrics,
@@ -238,13 +240,15 @@ def test_converter_writes_one_document_per_context_and_stable_ids(tmp_path):
 
     lines = [json.loads(line) for line in gold_file.read_text(encoding="utf-8").splitlines()]
     assert lines == [
-        {"question": "Hva er svaret?", "doc": shared_id, "answer": "42"},
-        {"question": "Hva står i andre avsnitt?", "doc": shared_id, "answer": "Andre avsnitt"},
-        {"question": "Hvem er gudenes konge?", "doc": context_id(OTHER), "answer": "Zevs"},
+        {"question": "Hva er svaret?", "doc": shared_id, "evidence": "42", "answer": "42"},
+        {"question": "Hva står i andre avsnitt?", "doc": shared_id, "evidence": "Andre avsnitt",
+         "answer": "Andre avsnitt"},
+        {"question": "Hvem er gudenes konge?", "doc": context_id(OTHER), "evidence": "Zevs",
+         "answer": "Zevs"},
     ]
     gold = load_gold(gold_file)
     assert [g.doc for g in gold] == [shared_id, shared_id, context_id(OTHER)]
-    assert all(g.evidence is None for g in gold)
+    assert [g.evidence for g in gold] == ["42", "Andre avsnitt", "Zevs"]
 
     meta = tomllib.loads((corpus / f"{shared_id}.meta.toml").read_text(encoding="utf-8"))
     assert meta == {"title": 'Overskrift med "sitat" og \\ skråstrek',
@@ -261,6 +265,48 @@ def test_converter_writes_one_document_per_context_and_stable_ids(tmp_path):
     assert not loaded.problems
     titles = {d.doc_id: (d.meta.title, d.meta.doc_type) for d in loaded.documents}
     assert titles[context_id(OTHER)] == ("Gresk mytologi", "norquad")
+
+
+def test_converter_can_leave_passages_out_to_make_unanswerable_questions(tmp_path):
+    squad = write_squad(tmp_path / "squad.json")
+    report = convert(squad, tmp_path / "c", tmp_path / "g.jsonl", drop_every=2)
+    left_out = sorted([context_id(SHARED), context_id(OTHER)])[0]
+    assert report.documents == 1 and report.unanswerable == (2 if left_out == context_id(SHARED) else 1)
+    assert not (tmp_path / "c" / f"{left_out}.txt").exists()
+    gold = load_gold(tmp_path / "g.jsonl")
+    assert [g.answerable for g in gold].count(False) == report.unanswerable
+    assert all(g.evidence is None for g in gold if not g.answerable)
+    assert "uten svar i korpuset" in report.summary()
+
+
+def test_unanswerable_gold_rows_are_left_out_of_retrieval_and_judged_as_answers(tmp_path):
+    path = write_lines(tmp_path, ['{"question": "Q1", "doc": "a", "evidence": "svar her"}',
+                                  '{"question": "Q2", "doc": null}'])
+    gold = load_gold(path)
+    assert [g.answerable for g in gold] == [True, False]
+    searcher = FakeSearcher({("Q1", "dense"): [("a", "svar her")]})
+    assert evaluate(searcher, gold, modes=("dense",), progress=False)["modes"]["dense"]["n"] == 1
+
+    def answer(text, found=True, doc="a"):
+        citations = (SimpleNamespace(doc_id=doc),) if found else ()
+        return SimpleNamespace(answer=text, found=found, citations=citations)
+
+    more = gold + [GoldQuestion("Q3", "b", "64 kommuner"), GoldQuestion("Q4", "c"),
+                   GoldQuestion("Q5", None)]
+    answers = [answer("… SVAR\n her. [1]"), answer("Noe annet [1]"), answer("Fant ikke", found=False),
+               answer("Noe [1]", doc="c"), answer("Fant ikke", found=False)]
+    result = answer_metrics(answers, more)
+    assert result == {"n_answerable": 3, "hit": 2 / 3, "answered": 2 / 3,
+                      "n_unanswerable": 2, "declined": 0.5}
+    table = format_answer_table(result)
+    assert "0.667" in table and "0.500" in table and "declined" in table
+
+
+def test_gold_row_with_evidence_but_no_document_is_refused(tmp_path):
+    path = write_lines(tmp_path, ['{"question": "Q", "doc": null, "evidence": "x"}'])
+    with pytest.raises(GoldError) as error:
+        load_gold(path)
+    assert error.value.field == "evidence" and "linje 1" in str(error.value)
 
 
 def test_converter_limit_and_long_titles(tmp_path):

@@ -65,3 +65,28 @@ def test_eval_command_prints_json_contract(mixed, e5_model_dir, monkeypatch, cap
     assert list(result["modes"]) == ["hybrid"]
     assert set(result["modes"]["hybrid"]) == {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "n"}
     assert result["modes"]["hybrid"]["n"] == 10
+
+
+def test_eval_answers_on_council_questions_and_off_topic_ones(mixed, e5_model_dir, monkeypatch,
+                                                             capsys, tmp_path):
+    """The presentation among NorQuAD distractors: every council question answered with its
+    evidence, and off-topic questions about the region (never used in training) declined."""
+    from assistant.cli import main
+
+    assistant, _ = mixed
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text((DATA / "osloregionen-dev.jsonl").read_text(encoding="utf-8")
+                    + (DATA / "osloregionen-offtopic.jsonl").read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(e5_model_dir.parents[1]))
+    code = main(["eval", "--corpus", str(assistant.settings.corpus_dir), "--index",
+                 str(assistant.settings.index_dir), "--gold", str(gold), "--mode", "hybrid",
+                 "--answers", "--json", "--quiet"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    answers = result["answers"]
+    assert set(answers) == {"n_answerable", "hit", "answered", "n_unanswerable", "declined"}
+    assert (answers["n_answerable"], answers["n_unanswerable"]) == (10, 10)
+    assert answers["hit"] == 1.0, answers
+    assert answers["declined"] == 1.0, answers
+    assert result["modes"]["hybrid"]["n"] == 10  # unanswerable rows are not ranked

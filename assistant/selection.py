@@ -1,0 +1,404 @@
+"""Which sentence answers, and whether anything does: learned scorers over plain features.
+
+The answer stage reads the top passages sentence by sentence. Hand-set weights (cosine +
+0.3·overlap) quoted the sentence next to the answer about a third of the time, and a
+fixed cosine threshold could not tell an off-topic question from a real one. Here both
+decisions are small logistic models learned from NorQuAD's training split
+(``scripts/train_answer_model.py``), over features a Norwegian reader would use:
+
+* what the question asks for (*hvor mange* → a number, *når* → a date or year, *hvem* → a
+  name, *hvor* → a place) against what the sentence holds that the question does not;
+* the question's words in the sentence and in its neighbours, weighted by rarity (IDF),
+  compounds matched by their parts ("lading" finds "ladeinfrastruktur");
+* the sentence's own similarity to the question (the embedding model), for a few;
+* the passage's retrieval scores.
+
+Scoring is in two stages to keep the model's cost down: every candidate gets the cheap
+score, the best few are encoded and get the full score. Everything here is pure (numpy),
+apart from the weights file that ships with the package.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from .lexical import analyze, words
+
+# --------------------------------------------------------------------------- questions
+
+#: What a question asks for, recognised by its question words (bokmål, nynorsk, English).
+_TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("number", re.compile(
+        r"\b(hvor|kor|how)\s+(mange|mye|mykje|many|much|stor|store|høy|høye|lang|lange|"
+        r"langt|gammel|gamle|tung|dyr|dyrt|bred|dyp)\b|\bantall\b|\bhva koster\b|"
+        r"\bkva kostar\b|\bhvilken (andel|prosent|sum)\b|\bhvor (høyt|lavt)\b")),
+    ("date", re.compile(
+        r"\bnår\b|\bkor tid\b|\bwhen\b|\b(hvilket|hvilke|kva|what|i hvilket)\s+(år|årstall|"
+        r"dato|year|date|tiår|århundre|måned)\b|\bhvilken (dato|dag|måned)\b|\bhvor lenge\b")),
+    ("name", re.compile(
+        r"\bhvem\b|\bkven\b|\bwho\b|\bhva (heter|het)\b|\bkva (heiter|heitte)\b|"
+        r"\bhvilke[nt]? (organisasjon|bedrift|firma|selskap|forfatter|person|parti|lag|"
+        r"klubb|konsulent|aktør)\w*\b")),
+    ("place", re.compile(
+        r"\bhvor\b|\bkvar\b|\bwhere\b|\bhvilke[nt]? (land|by|byen|kommune|fylke|sted|"
+        r"stad|region|område)\w*\b|\bhvorfra\b")),
+)
+ANSWER_TYPES = ("number", "date", "name", "place")
+
+#: "Hvilke …", "Hva er målene …": the answer is a list, so a heading with its items.
+_LIST_QUESTION = re.compile(
+    r"^\s*(hvilke|kva for nokre|which|list)\b|\b(hva|kva|what)\s+(er|var|are)\s+\S*"
+    r"(ene|ane|rne|ne)\b", re.IGNORECASE)
+
+
+def answer_type(question: str) -> str | None:
+    """``number``, ``date``, ``name``, ``place``, or ``None`` when the question asks for
+    something else (a reason, a description)."""
+    text = " ".join(question.lower().split())
+    for name, pattern in _TYPE_PATTERNS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def is_list_question(question: str) -> bool:
+    return _LIST_QUESTION.search(question) is not None
+
+
+# --------------------------------------------------------------------------- sentences
+
+_MONTHS = ("januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|"
+           "desember|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des")
+_DATE = re.compile(
+    rf"\b\d{{1,2}}\.\s*(?:{_MONTHS})\w*(?:\s+(?:1[5-9]|20)\d\d)?\b|"
+    rf"\b(?:{_MONTHS})\w*\s+(?:1[5-9]|20)\d\d\b|\b\d{{1,2}}\.\d{{1,2}}\.(?:\d{{2}}|\d{{4}})\b|"
+    r"\b(?:1[5-9]|20)\d\d(?:\s*[-–]\s*(?:1[5-9]|20)?\d\d)?\b", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"(?<![\w,.])(?:\d{1,3}(?:[ \u00a0.]\d{3})+|\d+)(?:[.,]\d+)?"
+    r"(?:\s*(?:%|prosent|kroner|kr\.?|nok|mill\.?|millioner|milliarder|mrd\.?|"
+    r"tusen|km|meter|m|kilometer|kvadratmeter|tonn|innbyggere|kommuner|"
+    r"medlemmer|personer|år)\b)?", re.IGNORECASE)
+_NUMBER_WORDS = re.compile(
+    r"\b(to|tre|fire|fem|seks|sju|syv|åtte|ni|ti|elleve|tolv|tjue|tretti|førti|femti|"
+    r"hundre|tusen|million|millioner|milliard|milliarder|dusin)\b", re.IGNORECASE)
+_NAME = re.compile(r"\b[A-ZÆØÅ][\wæøåÆØÅ.\-]*(?:\s+(?:[A-ZÆØÅ][\wæøåÆØÅ.\-]*|og|&|von|van|de))*"
+                   r"(?<![\s&])")
+_SENTENCE_START = re.compile(r"^[\W\d_]*")
+
+#: Site chrome and contact blocks: searchable, never an answer.
+_CHROME = re.compile(
+    r"^(hopp til (hoved)?innhold|gå til (hoved)?innhold|skip to (main )?content|meny|"
+    r"hovedmeny|søk|del (på|denne)|print|skriv ut|tilbake|les mer|les også|cookies?|"
+    r"informasjonskapsler|personvern(erklæring)?|kontakt( ?oss)?|følg oss|til toppen)\W*$|"
+    r"^(foto|photo|illustrasjon|grafikk)\s*:|"
+    r"\b(tlf\.?|telefon|e-post|send meg en e-post|informasjonskapsler|cookies|"
+    r"godta (alle )?(informasjonskapsler|cookies)|vi bruker informasjonskapsler)\b",
+    re.IGNORECASE)
+
+
+def spans(sentence: str, kind: str) -> list[tuple[int, int]]:
+    """Character spans of ``sentence`` that could be an answer of ``kind``."""
+    if kind == "date":
+        return [m.span() for m in _DATE.finditer(sentence)]
+    if kind == "number":
+        found = [m.span() for m in _NUMBER.finditer(sentence)]
+        return found + [m.span() for m in _NUMBER_WORDS.finditer(sentence)]
+    if kind in ("name", "place"):
+        skip = _SENTENCE_START.match(sentence).end()
+        out = []
+        for m in _NAME.finditer(sentence):
+            start = m.start()
+            if start == skip:  # the sentence's first word is capitalised anyway
+                rest = m.group().split(maxsplit=1)
+                if len(rest) < 2:
+                    continue
+                start = m.start() + m.group().index(rest[1])
+            end = m.end()
+            while end > start and sentence[end - 1] in ".-":
+                end -= 1  # "… fra Klimasats." ends the sentence, not the name
+            out.append((start, end))
+        return out
+    return []
+
+
+def new_spans(sentence: str, kind: str, question_words: set[str]) -> list[tuple[int, int]]:
+    """:func:`spans` that say something the question does not already say."""
+    out = []
+    for start, end in spans(sentence, kind):
+        tokens = words(sentence[start:end])
+        if tokens and not all(t in question_words for t in tokens):
+            out.append((start, end))
+    return out
+
+
+def is_chrome(sentence: str) -> bool:
+    """Navigation, cookie notices, contact lines: never quoted as an answer."""
+    return _CHROME.search(" ".join(sentence.split())) is not None
+
+
+def is_heading(sentence: str) -> bool:
+    """A heading or list label ("Politiske organer:", "Medlemmer"): it names a subject
+    but says nothing about it, so it is quoted only together with its items."""
+    text = " ".join(sentence.split()).lstrip("•–-* ")
+    if text.endswith(":"):
+        return True
+    tokens = text.split()
+    return (len(tokens) <= 4 and not re.search(r"[.!?]$", text)
+            and not re.search(r"\d", text) and not any(t.islower() for t in tokens[1:2]))
+
+
+# --------------------------------------------------------------------------- features
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the features need to know about a question, computed once."""
+
+    text: str
+    terms: tuple[str, ...]
+    weights: tuple[float, ...]
+    words: frozenset[str]
+    kind: str | None
+
+    @classmethod
+    def of(cls, text: str, idf: Callable[[str], float] | None = None) -> "Question":
+        terms = tuple(dict.fromkeys(analyze(text)))
+        weights = tuple(idf(t) if idf else 1.0 for t in terms)
+        return cls(text, terms, weights, frozenset(words(text)), answer_type(text))
+
+
+def _matches(term: str, sentence_terms: set[str]) -> bool:
+    """Equal, or a compound ending with it ("rapport" → "delrapporter")."""
+    if term in sentence_terms:
+        return True
+    return len(term) >= 5 and any(t.endswith(term) for t in sentence_terms)
+
+
+def _loose_matches(term: str, sentence_terms: set[str]) -> bool:
+    """:func:`_matches`, or a compound starting with it ("lading" → "ladeinfrastruktur")."""
+    if _matches(term, sentence_terms):
+        return True
+    stem = term[:max(4, len(term) - 2)] if len(term) >= 5 else term
+    return len(term) >= 4 and any(t.startswith(stem) for t in sentence_terms)
+
+
+def overlap(question: Question, terms: set[str], loose: bool = False) -> float:
+    """The IDF-weighted share of the question's terms found among ``terms``."""
+    total = sum(question.weights)
+    if not question.terms or total <= 0:
+        return 0.0
+    match = _loose_matches if loose else _matches
+    return sum(w for t, w in zip(question.terms, question.weights) if match(t, terms)) / total
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that might answer: where it stands and its neighbours' text."""
+
+    hit: int  # index into the hits
+    sentence: int  # index into the hit's chunk sentences
+    text: str
+    before: str = ""
+    after: str = ""
+
+
+CHEAP_FEATURES = (
+    "overlap", "overlap_loose", "overlap_window", "overlap_before", "overlap_after",
+    "bigrams", "novelty", "log_words", "short", "heading", "first_in_passage",
+    "type_match", "type_missing", "type_in_window", "passage_dense", "passage_rank",
+    "passage_share", "list_item",
+)
+DENSE_FEATURES = ("cosine", "cosine_gap", "cosine_rank")
+
+
+def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(tokens, tokens[1:]))
+
+
+def cheap_features(question: Question, candidates: Sequence[Candidate],
+                   hit_dense: Sequence[float], hit_scores: Sequence[float]) -> np.ndarray:
+    """One row of :data:`CHEAP_FEATURES` per candidate (no model needed)."""
+    rows = []
+    q_bigrams = _bigrams(question.terms)
+    best_score = max(hit_scores) if len(hit_scores) else 1.0
+    for c in candidates:
+        terms_list = analyze(c.text)
+        terms = set(terms_list)
+        before, after = set(analyze(c.before)), set(analyze(c.after))
+        n_words = len(c.text.split())
+        novel = [t for t in terms if not _matches(t, set(question.terms))]
+        kind = question.kind
+        matched = bool(kind) and bool(new_spans(c.text, kind, question.words))
+        window_match = bool(kind) and bool(new_spans(f"{c.before} {c.after}", kind, question.words))
+        rows.append([
+            overlap(question, terms),
+            overlap(question, terms, loose=True),
+            overlap(question, terms | before | after),
+            overlap(question, before),
+            overlap(question, after),
+            len(q_bigrams & _bigrams(terms_list)) / max(1, len(q_bigrams)),
+            len(novel) / max(1, len(terms)),
+            math.log1p(n_words),
+            float(n_words < 4),
+            float(is_heading(c.text)),
+            float(c.sentence == 0),
+            float(matched),
+            float(bool(kind) and not matched),
+            float(window_match and not matched),
+            hit_dense[c.hit],
+            1.0 / (1 + c.hit),
+            hit_scores[c.hit] / best_score if best_score > 0 else 0.0,
+            float(bool(re.match(r"\s*[•–\-*]\s", c.text))),
+        ])
+    return np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(CHEAP_FEATURES))
+
+
+def dense_features(cosines: np.ndarray) -> np.ndarray:
+    """One row of :data:`DENSE_FEATURES` for each encoded candidate."""
+    cosines = np.asarray(cosines, dtype=np.float64)
+    if not len(cosines):
+        return np.zeros((0, len(DENSE_FEATURES)))
+    order = np.argsort(-cosines, kind="stable")
+    rank = np.empty(len(cosines))
+    rank[order] = np.arange(len(cosines))
+    return np.stack([cosines, cosines - cosines.max(), 1.0 / (1 + rank)], axis=1)
+
+
+ANSWERABILITY_FEATURES = (
+    "best_logit", "best_margin", "max_dense", "dense_top_agrees", "lexical_share",
+    "rare_coverage_sentence", "rare_coverage_passage", "max_missing_idf", "missing_terms",
+    "type_asked", "type_found", "best_cosine", "n_terms",
+)
+
+#: A question term this rare (IDF) names the thing asked about: if no passage has it, the
+#: passages are probably about something else.
+RARE_IDF = 3.0
+
+
+def answerability_features(question: Question, best: Candidate, logits: np.ndarray,
+                           cosine: float, hit_texts: Sequence[str], hit_dense: Sequence[float],
+                           hit_lexical_share: float, type_found: bool) -> np.ndarray:
+    """One row of :data:`ANSWERABILITY_FEATURES` for the chosen answer of a question."""
+    ordered = np.sort(np.asarray(logits, dtype=np.float64))[::-1]
+    margin = ordered[0] - ordered[1] if len(ordered) > 1 else 4.0
+    sentence_terms = set(analyze(f"{best.before} {best.text} {best.after}"))
+    passage_terms = set(analyze(hit_texts[best.hit])) if hit_texts else set()
+    rare = [(t, w) for t, w in zip(question.terms, question.weights) if w >= RARE_IDF]
+    rare_total = sum(w for _, w in rare)
+
+    def coverage(terms: set[str]) -> float:
+        if not rare:
+            return 1.0
+        return sum(w for t, w in rare if _loose_matches(t, terms)) / rare_total
+
+    all_terms = set().union(*(set(analyze(t)) for t in hit_texts)) if hit_texts else set()
+    missing = [w for t, w in zip(question.terms, question.weights) if not _loose_matches(t, all_terms)]
+    return np.asarray([
+        ordered[0],
+        min(margin, 4.0),
+        max(hit_dense) if len(hit_dense) else 0.0,
+        float(len(hit_dense) > 0 and int(np.argmax(hit_dense)) == best.hit),
+        hit_lexical_share,
+        coverage(sentence_terms),
+        coverage(passage_terms),
+        max(missing, default=0.0),
+        float(len(missing)),
+        float(question.kind is not None),
+        float(type_found),
+        cosine,
+        float(len(question.terms)),
+    ], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """``sigmoid(w · (x − mean) / scale + b)``: standardised features, one weight each."""
+
+    features: tuple[str, ...]
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float = 0.5
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64).reshape(-1, len(self.features))
+        return ((x - self.mean) / self.scale) @ self.weights + self.bias
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logits(x)))
+
+    def to_json(self) -> dict:
+        return {"features": list(self.features), "weights": self.weights.tolist(),
+                "bias": self.bias, "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "threshold": self.threshold}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "LogisticModel":
+        return cls(tuple(data["features"]), np.asarray(data["weights"], dtype=np.float64),
+                   float(data["bias"]), np.asarray(data["mean"], dtype=np.float64),
+                   np.asarray(data["scale"], dtype=np.float64), float(data.get("threshold", 0.5)))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, features: Sequence[str], l2: float = 1.0,
+                 sample_weight: np.ndarray | None = None, iterations: int = 50) -> LogisticModel:
+    """Regularised logistic regression by Newton's method (small, exact, no dependency)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    sw = np.ones(len(x)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[-1] = 0.0  # no penalty on the bias
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        gradient = z.T @ (sw * (p - y)) + penalty * w
+        hessian = (z * (sw * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return LogisticModel(tuple(features), w[:-1], float(w[-1]), mean, scale)
+
+
+@dataclass(frozen=True)
+class AnswerModels:
+    """The three learned scorers: cheap sentence score, full sentence score, answerability."""
+
+    cheap: LogisticModel
+    full: LogisticModel
+    answerable: LogisticModel
+    trained_on: str = ""
+
+    def to_json(self) -> dict:
+        return {"cheap": self.cheap.to_json(), "full": self.full.to_json(),
+                "answerable": self.answerable.to_json(), "trained_on": self.trained_on}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "AnswerModels":
+        return cls(LogisticModel.from_json(data["cheap"]), LogisticModel.from_json(data["full"]),
+                   LogisticModel.from_json(data["answerable"]), data.get("trained_on", ""))
+
+
+WEIGHTS_FILE = "answer_model.json"
+
+
+@lru_cache(maxsize=1)
+def default_models() -> AnswerModels:
+    """The weights shipped with the package (``assistant/data/answer_model.json``)."""
+    text = resources.files("assistant").joinpath("data", WEIGHTS_FILE).read_text(encoding="utf-8")
+    return AnswerModels.from_json(json.loads(text))

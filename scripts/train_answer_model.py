@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Lærer svarvalget og «fant ikke»-avgjørelsen fra NorQuAD og skriver vektene til pakken.
+
+Tre små logistiske modeller (assistant/selection.py) læres på NorQuADs treningsdel
+(../shared/data/norquad/train.json, 1 674 spørsmål over 274 tekster, CC0):
+
+1. et billig poeng for hver setning i de beste tekstbitene (uten språkmodellen),
+2. et fullt poeng for de beste av dem, med setningens egen cosinus,
+3. om dokumentene svarer i det hele tatt. Ubesvarbare spørsmål lages ved å stille hvert
+   spørsmål på nytt mot korpuset uten teksten det handler om, pluss spørsmål om regionen
+   som dokumentene ikke svarer på (scripts/data/offtopic-train.txt).
+
+Terskelen for «fant ikke» velges på valideringsdelen (validation.json) på samme måte:
+hvert tredje unike dokument fjernes, og terskelen som gir best balanse mellom besvarte og
+avviste spørsmål, blir valgt. Vektene skrives til assistant/data/answer_model.json.
+
+Kjøres fra rotmappen i repoet: ``python scripts/train_answer_model.py`` (ca. 10 minutter
+på to kjerner).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from assistant.answer import answer_candidates, citable, select
+from assistant.cliparse import NorwegianArgumentParser
+from assistant.config import Settings
+from assistant.evaluation import normalize_text
+from assistant.norquad import context_id, convert, dropped, read_norquad
+from assistant.search import Filters
+from assistant.selection import (
+    ANSWERABILITY_FEATURES, CHEAP_FEATURES, DENSE_FEATURES, AnswerModels, LogisticModel,
+    Question, cheap_features, dense_features, fit_logistic,
+)
+from assistant.service import Assistant
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data" / "norquad"
+OUTPUT = ROOT / "assistant" / "data" / "answer_model.json"
+OFFTOPIC = ROOT / "scripts" / "data" / "offtopic-train.txt"
+
+
+@dataclass
+class Case:
+    """One question asked against one corpus: with or without the passage it is about."""
+
+    question: str
+    answer: str | None  # None: the corpus cannot answer
+    hits: list
+    vector: np.ndarray | None = None
+
+
+def read_offtopic(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def build(assistant_root: Path, source: Path, embedder) -> tuple[Assistant, list]:
+    corpus = assistant_root / "corpus"
+    convert(source, corpus, assistant_root / "gold.jsonl")
+    settings = Settings(corpus_dir=corpus, index_dir=assistant_root / "index")
+    untrained = AnswerModels(dummy(CHEAP_FEATURES), dummy(CHEAP_FEATURES + DENSE_FEATURES),
+                             dummy(ANSWERABILITY_FEATURES))
+    assistant = Assistant(settings, embedder=embedder, answer_models=untrained)
+    assistant.build(progress=True)
+    questions, _ = read_norquad(source)
+    return assistant, questions
+
+
+def cases(assistant: Assistant, questions, offtopic: list[str], drop: set[str] | None,
+          desc: str) -> list[Case]:
+    """Each question with its hits. ``drop`` None: every question is asked twice, with and
+    without its passage (training); else the documents in ``drop`` are left out for all."""
+    searcher = assistant.searcher
+    config = assistant.settings.search
+    every = frozenset(assistant.index.documents)
+    out = []
+    for q in tqdm(questions, desc=desc, unit="spørsmål", file=sys.stderr):
+        doc = context_id(q.context)
+        vector = searcher.embed_query(q.question)
+        without = Filters(doc_ids=every - {doc})
+        if drop is None:
+            scenarios = [(None, q.answer), (without, None)]
+        else:
+            allowed = Filters(doc_ids=every - drop)
+            scenarios = [(allowed, None if doc in drop else q.answer)]
+        for filters, answer in scenarios:
+            hits = searcher.search(q.question, k=config.top_k, mode="hybrid",
+                                   filters=filters or Filters(), query_vector=vector)
+            out.append(Case(q.question, answer, citable(hits, "hybrid"), vector))
+    allowed = Filters(doc_ids=every - (drop or set()))
+    for question in offtopic:
+        hits = searcher.search(question, k=config.top_k, mode="hybrid", filters=allowed)
+        out.append(Case(question, None, citable(hits, "hybrid")))
+    return out
+
+
+def labels(case: Case, candidates) -> np.ndarray:
+    if case.answer is None:
+        return np.zeros(len(candidates))
+    answer = normalize_text(case.answer)
+    return np.array([answer in normalize_text(c.text) for c in candidates], dtype=float)
+
+
+def fit_cheap(assistant: Assistant, train: list[Case]) -> LogisticModel:
+    groups = []
+    idf = assistant.index.lexical.idf
+    passages = assistant.settings.search.answer_passages
+    for case in train:
+        candidates = answer_candidates(case.hits[:passages])
+        y = labels(case, candidates)
+        if not y.any():
+            continue  # nothing to learn from: no sentence holds the answer
+        q = Question.of(case.question, idf)
+        groups.append((cheap_features(q, candidates, [h.dense for h in case.hits],
+                                      [h.score for h in case.hits]), y))
+    return fit_listwise(groups, CHEAP_FEATURES)
+
+
+def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], features, l2: float = 1.0) -> LogisticModel:
+    """A linear scorer trained to put a sentence with the answer first among the candidates
+    of its question (softmax over each question's candidates), not to score sentences one
+    by one: only the order within a question is ever used."""
+    from scipy.optimize import minimize
+
+    x_all = np.vstack([x for x, _ in groups])
+    mean = x_all.mean(axis=0)
+    scale = x_all.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    standard = [((x - mean) / scale, y.astype(bool)) for x, y in groups]
+
+    def loss(w):
+        total, gradient = 0.5 * l2 * w @ w, l2 * w
+        for x, y in standard:
+            s = x @ w
+            top = s.max()
+            p_all = np.exp(s - top)
+            p_pos = p_all * y
+            total += np.log(p_all.sum()) - np.log(p_pos.sum())
+            gradient = gradient + x.T @ (p_all / p_all.sum() - p_pos / p_pos.sum())
+        return total, gradient
+
+    result = minimize(loss, np.zeros(x_all.shape[1]), jac=True, method="L-BFGS-B")
+    return LogisticModel(tuple(features), result.x, 0.0, mean, scale)
+
+
+def dummy(features) -> LogisticModel:
+    n = len(features)
+    return LogisticModel(tuple(features), np.zeros(n), 0.0, np.zeros(n), np.ones(n))
+
+
+def fit_full(assistant: Assistant, train: list[Case], cheap: LogisticModel) -> LogisticModel:
+    """The full score is learned on what it will see: the cheap model's top few."""
+    models = AnswerModels(cheap, dummy(CHEAP_FEATURES + DENSE_FEATURES), dummy(ANSWERABILITY_FEATURES))
+    groups = []
+    answerable = [case for case in train if case.answer is not None]
+    for case in tqdm(answerable, desc="Fullt poeng", unit="spørsmål", file=sys.stderr):
+        selection = run(assistant, case, models)
+        if selection is None:
+            continue
+        y = labels(case, [selection.candidates[i] for i in selection.scored])
+        if y.any() and not y.all():
+            groups.append((selection.full, y))
+    return fit_listwise(groups, CHEAP_FEATURES + DENSE_FEATURES)
+
+
+def run(assistant: Assistant, case: Case, models: AnswerModels):
+    if not case.hits:
+        return None
+    return select(case.question, case.hits, case.vector, assistant.embedder, assistant.settings.search,
+                  models, idf=assistant.index.lexical.idf)
+
+
+def evidence(assistant: Assistant, cases_: list[Case], models: AnswerModels, desc: str):
+    xs, answerable, hit = [], [], []
+    for case in tqdm(cases_, desc=desc, unit="spørsmål", file=sys.stderr):
+        selection = run(assistant, case, models)
+        if selection is None:
+            xs.append(None)
+        else:
+            xs.append(selection.evidence)
+        answerable.append(case.answer is not None)
+        best = selection.candidates[selection.best].text if selection else ""
+        hit.append(case.answer is not None and normalize_text(case.answer) in normalize_text(best))
+    return xs, np.array(answerable), np.array(hit)
+
+
+def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> tuple[float, dict]:
+    """The threshold with the best balanced accuracy (answered on answerable questions,
+    declined on the others) on the validation cases."""
+    best = (0.5, -1.0, {})
+    for t in np.linspace(0.05, 0.95, 91):
+        answered = float((probabilities[answerable] >= t).mean())
+        declined = float((probabilities[~answerable] < t).mean())
+        balanced = (answered + declined) / 2
+        if balanced > best[1]:
+            best = (float(t), balanced, {"answered": answered, "declined": declined})
+    return best[0], best[2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = NorwegianArgumentParser(prog="train_answer_model.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", type=Path, default=SHARED / "train.json", metavar="FIL")
+    parser.add_argument("--validation", type=Path, default=SHARED / "validation.json", metavar="FIL")
+    parser.add_argument("--output", type=Path, default=OUTPUT, metavar="FIL")
+    args = parser.parse_args(argv)
+    from assistant.embedding import Embedder
+
+    embedder = Embedder(Settings.from_env().model)
+    offtopic = read_offtopic(OFFTOPIC)
+    with tempfile.TemporaryDirectory(prefix="answer-model-") as tmp:
+        assistant, questions = build(Path(tmp) / "train", args.train, embedder)
+        train = cases(assistant, questions, offtopic, None, "Trening")
+        cheap = fit_cheap(assistant, train)
+        full = fit_full(assistant, train, cheap)
+        models = AnswerModels(cheap, full, dummy(ANSWERABILITY_FEATURES))
+        xs, answerable, _ = evidence(assistant, train, models, "Besvarbarhet")
+        keep = [i for i, x in enumerate(xs) if x is not None]
+        answerability = fit_logistic(np.vstack([xs[i] for i in keep]), answerable[keep].astype(float),
+                                     ANSWERABILITY_FEATURES)
+        models = replace(models, answerable=answerability)
+
+        val_assistant, val_questions = build(Path(tmp) / "validation", args.validation, embedder)
+        drop = dropped((context_id(q.context) for q in val_questions), 3)
+        validation = cases(val_assistant, val_questions, [], drop, "Validering")
+        xs, answerable, hit = evidence(val_assistant, validation, models, "Terskel")
+        probabilities = np.array([models.answerable.probabilities(x)[0] if x is not None else 0.0
+                                  for x in xs])
+        threshold, rates = choose_threshold(probabilities, answerable)
+        models = replace(models, answerable=replace(models.answerable, threshold=threshold),
+                         trained_on="NorQuAD train.json (CC0); threshold chosen on validation.json "
+                                    "with every third passage removed")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(models.to_json(), indent=1) + "\n", encoding="utf-8")
+    print(f"Valideringen: riktig setning {hit[answerable].mean():.3f} av besvarbare, "
+          f"terskel {threshold:.2f}: besvart {rates['answered']:.3f}, avvist {rates['declined']:.3f}")
+    print(f"Skrev {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The answers a user reads, on the real model: the example questions of the web app and
+README quote the sentence that answers, off-topic questions are declined, follow-ups get
+new information, and the exact number or date asked for is highlighted."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.answer import NOT_FOUND
+from assistant.web import EXAMPLES, TOPICS
+
+DATA = Path(__file__).parent / "data"
+
+#: What the quoted answer must hold, for every question the app and README suggest.
+EXPECTED = {
+    "Hvor mange kommuner er med i Osloregionen?": "64 kommuner",
+    "Hva gjør regionen for lading av tunge kjøretøy?": "ladeinfrastruktur for tungtransport",
+    "Hva er det høyeste organet i Osloregionen?": "Representantskapet er høyeste organ",
+    "Hvilke rapporter kom ut av gods- og logistikkprosjektet?": "Delrapport",
+    "Når ble Osloregionen etablert?": "Etablert i 2004",
+    "Når ble Osloregionen omdannet til interkommunalt politisk råd?": "28. oktober 2020",
+    "Hvilke innsatsområder har Osloregionen for 2021–2024?": "Klima og miljø",
+    "Hva er målene i areal- og transportstrategien?": "Flerkjernet utvikling",
+    "Hva er hovedprioriteringene for klima og miljø i 2022?": "ladeinfrastruktur",
+    "Hva var målet med gods- og logistikkprosjektet?": "oppdatert kunnskapsgrunnlag",
+    "Hvem har skrevet rapportene i gods- og logistikkprosjektet?": "Flowchange",
+    "Når kom sluttrapporten fra gods- og logistikkprosjektet?": "oktober 2020",
+}
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def test_every_suggested_question_has_an_expected_answer():
+    suggested = {*EXAMPLES, *(q for questions in TOPICS.values() for q in questions)}
+    assert suggested <= set(EXPECTED)
+
+
+@pytest.mark.parametrize("question", sorted(EXPECTED))
+def test_suggested_questions_quote_the_answering_sentence(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert answer.found, question
+    assert squash(EXPECTED[question]) in squash(answer.answer), answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Hva koster et månedskort hos Ruter?",
+    "Hvor mange hydrogenstasjoner finnes det i Oslo?",
+    "Hvordan baker jeg surdeigsbrød?",
+    "Hvem vant fotball-VM i 1998?",
+    "xqzv blorp fnatt",
+])
+def test_questions_the_documents_cannot_answer_are_declined(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    assert not answer.found, answer.answer
+    assert answer.answer == NOT_FOUND and answer.citations == ()
+
+
+@pytest.mark.parametrize("question", ["hvem bestemmer i osloregionen",
+                                      "What does Osloregionen do?",
+                                      "Hvilke politiske organer har Osloregionen?"])
+def test_headings_and_title_fragments_are_never_the_answer(seed_assistant, question):
+    answer = seed_assistant.ask(question)
+    for sentence, _ in answer.quotes:
+        assert squash(sentence) not in {"osloregionen – grønt", "politiske organer:",
+                                        "landtransportprogram", "medlemmer"}, sentence
+
+
+def test_a_list_question_quotes_the_heading_with_its_items(seed_assistant):
+    answer = seed_assistant.ask("Hvilke innsatsområder har Osloregionen for 2021–2024?")
+    text = squash(answer.answer)
+    for item in ["klima og miljø", "konkurransekraft og attraktivitet", "felleskap og samarbeid"]:
+        assert item in text, answer.answer
+
+
+def test_the_number_or_date_asked_for_is_highlighted_inside_the_sentence(seed_assistant):
+    for question, exact in [("Hvor mange kommuner er med i Osloregionen?", "64 kommuner"),
+                            ("Når ble Osloregionen omdannet til interkommunalt politisk råd?",
+                             "28. oktober 2020")]:
+        citation = seed_assistant.ask(question).citations[0]
+        (s0, s1), *inner = citation.highlights
+        assert inner, citation.highlights
+        a, b = inner[0]
+        assert s0 <= a < b <= s1
+        assert squash(citation.text[a:b]) == exact
+
+
+def test_a_follow_up_gets_new_information_not_the_previous_answer(seed_assistant):
+    first = seed_assistant.ask("Hva er det høyeste organet i Osloregionen?")
+    follow_up = seed_assistant.ask("Og styret?", context=first.searched_for)
+    assert follow_up.found and "styret" in squash(follow_up.answer)
+    assert follow_up.quotes[0][0] != first.quotes[0][0]
+
+
+def test_json_answer_keeps_its_contract(seed_assistant):
+    data = seed_assistant.ask("Når ble Osloregionen etablert?").to_json()
+    assert {"question", "answer", "citations", "found"} <= set(data)
+    assert 0.0 <= data["confidence"] <= 1.0
+    json.dumps(data)

@@ -1,0 +1,116 @@
+"""The pure parts of answer selection: question types, answer spans, features, the model."""
+
+import numpy as np
+import pytest
+
+from assistant.selection import (
+    CHEAP_FEATURES, AnswerModels, Candidate, LogisticModel, Question, answer_type,
+    cheap_features, default_models, dense_features, fit_logistic, is_chrome, is_heading,
+    is_list_question, new_spans, spans,
+)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Hvor mange kommuner er med i Osloregionen?", "number"),
+    ("Hvor mye fikk prosjektet fra Klimasats?", "number"),
+    ("Kor mykje kostar det?", "number"),
+    ("How many members are there?", "number"),
+    ("Når ble strategien vedtatt?", "date"),
+    ("I hvilket år ble rådet etablert?", "date"),
+    ("Kor tid kom rapporten?", "date"),
+    ("Hvem lagde veilederen for energistasjoner?", "name"),
+    ("Kven leiar styret?", "name"),
+    ("Hvor ligger sekretariatet?", "place"),
+    ("Hva gjør regionen for lading av tunge kjøretøy?", None),
+    ("Hvorfor trengs mer godstransport på sjø?", None),
+])
+def test_answer_type_follows_the_question_word(question, kind):
+    assert answer_type(question) == kind
+
+
+def test_list_questions():
+    assert is_list_question("Hvilke innsatsområder har Osloregionen?")
+    assert is_list_question("Hva er målene i strategien?")
+    assert not is_list_question("Hva gjør regionen for lading?")
+
+
+def test_spans_find_dates_amounts_and_names():
+    sentence = "Strategien ble vedtatt 28. oktober 2020 og fikk 1 500 000 kroner fra Klimasats."
+    texts = lambda kind: [sentence[a:b] for a, b in spans(sentence, kind)]
+    assert "28. oktober 2020" in texts("date")
+    assert "1 500 000 kroner" in texts("number")
+    assert "Klimasats" in texts("name")
+    assert "Strategien" not in texts("name")  # the first word is capitalised anyway
+
+
+def test_new_spans_leave_out_what_the_question_says():
+    question = Question.of("Hvor mange kommuner var med i 2020?")
+    sentence = "I 2020 var 65 kommuner med."
+    found = [sentence[a:b] for a, b in new_spans(sentence, "number", question.words)]
+    assert found == ["65 kommuner"]
+
+
+@pytest.mark.parametrize("text", ["Politiske organer:", "• Politiske organer:", "Medlemmer",
+                                  "Osloregionen – Grønt", "Innsatsområder 2021 - 2024:"])
+def test_headings_are_recognised(text):
+    assert is_heading(text)
+
+
+@pytest.mark.parametrize("text", ["Etablert i 2004", "• Klima og miljø",
+                                  "Representantskapet er høyeste organ",
+                                  "Medlemmer: 64 kommuner inklusiv Oslo"])
+def test_statements_are_not_headings(text):
+    assert not is_heading(text)
+
+
+@pytest.mark.parametrize("text", ["Hopp til innhold", "Tlf +47 22 00 00 00 Send meg en e-post",
+                                  "Vi bruker informasjonskapsler for å forbedre nettstedet.",
+                                  "Meny"])
+def test_site_chrome_is_never_an_answer(text):
+    assert is_chrome(text)
+
+
+def test_facts_are_not_chrome():
+    assert not is_chrome("Osloregionen har 64 medlemskommuner.")
+
+
+def test_cheap_features_see_type_match_and_overlap():
+    q = Question.of("Hvem lagde veilederen for energistasjoner?")
+    candidates = [
+        Candidate(0, 0, "Veilederen for energistasjoner ble laget av Norconsult."),
+        Candidate(0, 1, "Den beskriver hva kommunene kan gjøre."),
+    ]
+    x = cheap_features(q, candidates, [0.85], [1.0])
+    column = {name: i for i, name in enumerate(CHEAP_FEATURES)}
+    assert x.shape == (2, len(CHEAP_FEATURES))
+    assert x[0, column["type_match"]] == 1.0 and x[1, column["type_match"]] == 0.0
+    assert x[0, column["overlap"]] > x[1, column["overlap"]]
+
+
+def test_dense_features_rank_and_gap():
+    x = dense_features(np.array([0.80, 0.90, 0.85]))
+    np.testing.assert_allclose(x[:, 1], [-0.10, 0.0, -0.05])
+    np.testing.assert_allclose(x[:, 2], [1 / 3, 1.0, 1 / 2])
+
+
+def test_logistic_regression_learns_a_separable_rule_and_round_trips():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    y = (x[:, 0] - 0.5 * x[:, 1] > 0).astype(float)
+    model = fit_logistic(x, y, ("a", "b"), l2=0.1)
+    accuracy = ((model.probabilities(x) >= 0.5) == y).mean()
+    assert accuracy > 0.97
+    assert model.weights[0] > 0 > model.weights[1]
+    again = LogisticModel.from_json(model.to_json())
+    np.testing.assert_allclose(again.logits(x), model.logits(x))
+
+
+def test_shipped_weights_load_and_match_the_feature_lists():
+    models = default_models()
+    assert isinstance(models, AnswerModels)
+    assert models.cheap.features == CHEAP_FEATURES
+    assert len(models.full.weights) == len(models.full.features)
+    assert 0.0 < models.answerable.threshold < 1.0
+    # A sentence that holds the thing asked for scores above one that does not.
+    column = {name: i for i, name in enumerate(CHEAP_FEATURES)}
+    assert models.cheap.weights[column["type_match"]] > 0
