@@ -113,10 +113,10 @@ def answer_candidates(hits: list[Hit]) -> list[Candidate]:
     for h, hit in enumerate(hits):
         texts = hit.chunk.sentence_texts()
         for s, text in enumerate(texts):
-            if is_heading(text) or is_chrome(text):
+            after = texts[s + 1] if s + 1 < len(texts) else ""
+            if is_heading(text, after) or is_chrome(text):
                 continue
-            out.append(Candidate(h, s, text, texts[s - 1] if s > 0 else "",
-                                 texts[s + 1] if s + 1 < len(texts) else ""))
+            out.append(Candidate(h, s, text, texts[s - 1] if s > 0 else "", after))
     return out[:MAX_SENTENCES_SCORED]
 
 
@@ -125,6 +125,22 @@ def lexical_share(question: Question, hits: list[Hit]) -> float:
     ceiling = sum(question.weights) * (1 + BM25_K1)
     best = max((h.lexical for h in hits), default=0.0)
     return min(1.0, best / ceiling) if ceiling > 0 else 0.0
+
+
+def shortlist(candidates: list[Candidate], logits: np.ndarray, n: int) -> list[int]:
+    """The candidates the model encodes: the best of each passage first (a slide ranked
+    fourth may hold the answer, and the cheap score alone would fill the list from one
+    passage), then the best of the rest, ``n`` in all."""
+    order = [int(i) for i in np.argsort(-logits, kind="stable")]
+    chosen: list[int] = []
+    seen_hits: set[int] = set()
+    for i in order:
+        if candidates[i].hit not in seen_hits:
+            seen_hits.add(candidates[i].hit)
+            chosen.append(i)
+    chosen = chosen[:n]
+    chosen += [i for i in order if i not in chosen][: n - len(chosen)]
+    return sorted(chosen, key=lambda i: -logits[i])
 
 
 def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embedder,
@@ -147,7 +163,7 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
         return None
     cheap = cheap_features(q, candidates, [h.dense for h in hits], [h.score for h in hits])
     cheap_logits = models.cheap.logits(cheap)
-    scored = [int(i) for i in np.argsort(-cheap_logits, kind="stable")[: max(1, config.answer_dense_sentences)]]
+    scored = shortlist(candidates, cheap_logits, max(1, config.answer_dense_sentences))
     if query_vector is None:
         query_vector = embedder.encode_queries([question])[0]
     cosines = embedder.encode_sentences([candidates[i].text for i in scored]) @ query_vector
@@ -180,7 +196,7 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     first = sentence
     while first > 0 and _BULLET.match(texts[first - 1].lstrip()) and texts[first - 1].lstrip()[0] == marker:
         first -= 1
-    if first > 0 and is_heading(texts[first - 1]):
+    if first > 0 and is_heading(texts[first - 1], texts[first]):
         first -= 1  # the list's heading
     last = sentence
     while (last + 1 < len(texts) and last - first < MAX_LIST_ITEMS

@@ -76,10 +76,10 @@ class SearchConfig:
     hybrid_weight: float = 0.6
     #: Passages whose sentences compete to be quoted as the answer.
     answer_passages: int = 4
-    #: Sentences the model encodes per question: the best by the learned cheap score
-    #: (:mod:`assistant.selection`). Encoding every candidate (up to 64) cost ~0.5 s a
-    #: question; the texts run two at a time, so 4 cost about what 3 did.
-    answer_dense_sentences: int = 4
+    #: Sentences the model encodes per question: the best of each answer passage by the
+    #: learned cheap score (:mod:`assistant.selection`), then the best of the rest.
+    #: Encoding every candidate (up to 64) cost ~0.5 s a question.
+    answer_dense_sentences: int = 5
     #: From this many chunks on, dense search uses an HNSW graph instead of exact search
     #: (exact search reads every vector: ~15 ms a query at 100 000 chunks on 2 cores).
     hnsw_min_chunks: int = 50_000

@@ -92,6 +92,10 @@ _NUMBER_WORDS = re.compile(
 _NAME = re.compile(r"\b[A-ZÆØÅ][\wæøåÆØÅ.\-]*(?:\s+(?:[A-ZÆØÅ][\wæøåÆØÅ.\-]*|og|&|von|van|de))*"
                    r"(?<![\s&])")
 _SENTENCE_START = re.compile(r"^[\W\d_]*")
+#: Finite verbs after which the sentence's first word is its subject: "Flowchange har
+#: levert …" names who did it, though a sentence's first word is capitalised anyway.
+_SUBJECT_VERB = re.compile(r"\s+(har|hadde|er|var|ble|blir|skal|vil|kan|fikk|får|leverte|"
+                           r"laget|lagde|skrev|ledet|leder|eier|eide|står|stod|sto)\b")
 
 #: Site chrome and contact blocks: searchable, never an answer.
 _CHROME = re.compile(
@@ -116,7 +120,8 @@ def spans(sentence: str, kind: str) -> list[tuple[int, int]]:
         out = []
         for m in _NAME.finditer(sentence):
             start = m.start()
-            if start == skip:  # the sentence's first word is capitalised anyway
+            if start == skip and not _SUBJECT_VERB.match(sentence, m.end()):
+                # the sentence's first word is capitalised anyway
                 rest = m.group().split(maxsplit=1)
                 if len(rest) < 2:
                     continue
@@ -144,11 +149,22 @@ def is_chrome(sentence: str) -> bool:
     return _CHROME.search(" ".join(sentence.split())) is not None
 
 
-def is_heading(sentence: str) -> bool:
-    """A heading or list label ("Politiske organer:", "Medlemmer"): it names a subject
-    but says nothing about it, so it is quoted only together with its items."""
+#: A label ending in a colon is a heading up to this many words; longer, it is a sentence
+#: that introduces a list.
+HEADING_WORDS = 6
+_ITEM = re.compile(r"^\s*[•–\-*]\s")
+
+
+def is_heading(sentence: str, next_sentence: str = "") -> bool:
+    """A heading or list label ("Politiske organer:", "Medlemmer", a slide title over
+    its bullets): it names a subject but says nothing about it, so it is quoted only
+    together with its items."""
     text = " ".join(sentence.split()).lstrip("•–-* ")
-    if text.endswith(":"):
+    n_words = len(text.split())
+    if text.endswith(":"):  # "Flowchange har levert 3 delrapporter …:" says something
+        return n_words <= HEADING_WORDS
+    if (next_sentence and _ITEM.match(next_sentence) and not _ITEM.match(sentence)
+            and not re.search(r"[.!?]$", text) and n_words <= HEADING_WORDS + 2):
         return True
     tokens = text.split()
     return (len(tokens) <= 4 and not re.search(r"[.!?]$", text)
@@ -183,11 +199,17 @@ def _matches(term: str, sentence_terms: set[str]) -> bool:
 
 
 def _loose_matches(term: str, sentence_terms: set[str]) -> bool:
-    """:func:`_matches`, or a compound starting with it ("lading" → "ladeinfrastruktur")."""
+    """:func:`_matches`, or a compound starting with it ("tung" → "tungtransport"). A
+    verbal noun starts a compound as its verb ("lading" → "ladeinfrastruktur",
+    "bygging" → "byggeprosjekt")."""
     if _matches(term, sentence_terms):
         return True
-    stem = term[:max(4, len(term) - 2)] if len(term) >= 5 else term
-    return len(term) >= 4 and any(t.startswith(stem) for t in sentence_terms)
+    if len(term) < 4:
+        return False
+    prefixes = [term[:max(4, len(term) - 2)] if len(term) >= 5 else term]
+    if term.endswith("ing") and len(term) >= 6:
+        prefixes.append(term[:-3] + "e")
+    return any(t.startswith(prefix) for t in sentence_terms for prefix in prefixes)
 
 
 def overlap(question: Question, terms: set[str], loose: bool = False) -> float:

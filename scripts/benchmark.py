@@ -445,8 +445,8 @@ def measure_index(root: Path, embedder, all_questions: list[str], n: int,
         "cache_info": asdict(info),
         "sentence_cache": {"hits": embedder.sentence_hits, "misses": embedder.sentence_misses},
         "memory_end": memory_end,
-        # Short texts on the int8 ONNX model, and torch never loaded: what a server does.
-        "short_texts": "onnx-int8" if embedder.short is not None else "sentence-transformers",
+        # Short texts on the ONNX export (int8 word table), and torch never loaded: what a server does.
+        "short_texts": "onnx" if embedder.short is not None else "sentence-transformers",
         "torch_loaded": "torch" in sys.modules,
         "recall": recall(searcher, vectors),
         "disk": dir_size_mb(searcher.index.path),

@@ -114,3 +114,16 @@ def test_a_second_quote_needs_another_document_and_a_close_score():
     assert pick_quotes([best, far]) == [best]
     assert pick_quotes([best, repeated]) == [best]  # the same sentence says nothing new
     assert pick_quotes([best]) == [best]
+
+
+def test_the_shortlist_takes_the_best_sentence_of_each_passage_first():
+    import numpy as np
+
+    from assistant.answer import shortlist
+    from assistant.selection import Candidate
+
+    candidates = [Candidate(0, i, f"s{i}") for i in range(4)] + [Candidate(1, 0, "t0"), Candidate(2, 0, "u0")]
+    logits = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0])
+    assert shortlist(candidates, logits, 3) == [0, 4, 5]  # one per passage, best first
+    assert shortlist(candidates, logits, 4) == [0, 1, 4, 5]  # then the best of the rest
+    assert shortlist(candidates, logits, 2) == [0, 4]

@@ -35,7 +35,7 @@ def test_list_questions():
 
 
 def test_spans_find_dates_amounts_and_names():
-    sentence = "Strategien ble vedtatt 28. oktober 2020 og fikk 1 500 000 kroner fra Klimasats."
+    sentence = "Strategien, vedtatt 28. oktober 2020, fikk 1 500 000 kroner fra Klimasats."
     texts = lambda kind: [sentence[a:b] for a, b in spans(sentence, kind)]
     assert "28. oktober 2020" in texts("date")
     assert "1 500 000 kroner" in texts("number")
@@ -114,3 +114,24 @@ def test_shipped_weights_load_and_match_the_feature_lists():
     # A sentence that holds the thing asked for scores above one that does not.
     column = {name: i for i, name in enumerate(CHEAP_FEATURES)}
     assert models.cheap.weights[column["type_match"]] > 0
+
+
+def test_a_title_over_bullets_is_a_heading():
+    assert is_heading("2022: Hovedprioriteringer Klima og miljø", "• Bidra til å redusere utslipp")
+    assert not is_heading("Regionen vedtok planen i 2016.", "• Bidra til å redusere utslipp")
+    assert not is_heading("• Klima og miljø", "• Felleskap og samarbeid")
+
+
+def test_compounds_match_by_their_first_part_and_a_verbal_noun_by_its_verb():
+    from assistant.selection import overlap
+
+    q = Question.of("Hva gjør regionen for lading av tunge kjøretøy?")
+    terms = set(__import__("assistant.lexical", fromlist=["analyze"]).analyze(
+        "ladeinfrastruktur for tungtransport"))
+    assert overlap(q, terms, loose=True) > overlap(q, terms)
+
+
+def test_a_subject_at_the_start_of_a_sentence_is_a_name():
+    sentence = "• Flowchange har levert 3 delrapporter og en sluttrapport i prosjektet:"
+    assert [sentence[a:b] for a, b in spans(sentence, "name")] == ["Flowchange"]
+    assert "Representantskapet" not in [sentence[a:b] for a, b in spans("Representantskapet møtes i mai.", "name")]
