@@ -18,7 +18,7 @@ from .lexical import BM25_K1, analyze
 from .search import Hit
 from .selection import (
     AnswerModels, Candidate, Question, answerability_features, cheap_features, dense_features,
-    is_chrome, is_heading, is_list_question, new_spans, overlap,
+    is_chrome, is_heading, is_list_question, list_marker, new_spans, overlap, strip_marker,
 )
 
 NOT_FOUND = (
@@ -28,7 +28,6 @@ NOT_FOUND = (
 EMPTY_QUESTION = (
     "Skriv et spørsmål, for eksempel «Hvor mange kommuner er med i Osloregionen?»"
 )
-_BULLET = re.compile(r"^[•–\-*]\s*")
 #: A sentence from a second document joins the answer when its logit is this close to the
 #: best one (another page of the same document is already in the list of sources).
 SECOND_QUOTE_MARGIN = 0.003
@@ -83,7 +82,7 @@ class Answer:
 
 def quote(sentence: str) -> str:
     """A sentence as it is shown in an answer: one line, without its bullet."""
-    return _BULLET.sub("", " ".join(sentence.split()))
+    return strip_marker(" ".join(sentence.split()))
 
 
 @dataclass(frozen=True)
@@ -92,12 +91,10 @@ class Selection:
     training script and ``eval`` read the same numbers the product acts on)."""
 
     candidates: tuple[Candidate, ...]
-    cheap: np.ndarray  # cheap features, one row per candidate
     scored: tuple[int, ...]  # candidates the model encoded, best cheap score first
     full: np.ndarray  # cheap + dense features of the scored candidates
     logits: np.ndarray  # full-model logits of the scored candidates
     best: int  # index into candidates
-    cosine: float
     evidence: np.ndarray  # answerability features
     probability: float  # that the documents answer the question
     found: bool
@@ -176,8 +173,7 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
         q, candidates[best], logits, float(cosines[top]), [h.chunk.text for h in hits[:config.answer_passages]],
         [h.dense for h in hits], lexical_share(q, hits), type_found)
     probability = float(models.answerable.probabilities(evidence)[0])
-    return Selection(tuple(candidates), cheap, tuple(scored), full, logits, best,
-                     float(cosines[top]), evidence, probability,
+    return Selection(tuple(candidates), tuple(scored), full, logits, best, evidence, probability,
                      probability >= models.answerable.threshold)
 
 
@@ -190,18 +186,20 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     refs = chunk.sentences
     _, _, _, c0, c1 = refs[sentence]
     texts = chunk.sentence_texts()
-    if not (is_list_question(question) and _BULLET.match(texts[sentence].lstrip())):
+    marker = list_marker(texts[sentence])
+    if not (marker and is_list_question(question)):
         return c0, c1
-    marker = texts[sentence].lstrip()[0]
+
+    def sibling(i: int) -> bool:  # an item of the same list, on the same page
+        return list_marker(texts[i]) == marker and refs[i][0] == refs[sentence][0]
+
     first = sentence
-    while first > 0 and _BULLET.match(texts[first - 1].lstrip()) and texts[first - 1].lstrip()[0] == marker:
+    while first > 0 and sibling(first - 1):
         first -= 1
     if first > 0 and is_heading(texts[first - 1], texts[first]):
         first -= 1  # the list's heading
     last = sentence
-    while (last + 1 < len(texts) and last - first < MAX_LIST_ITEMS
-           and _BULLET.match(texts[last + 1].lstrip()) and texts[last + 1].lstrip()[0] == marker
-           and refs[last + 1][0] == refs[sentence][0]):
+    while last + 1 < len(texts) and last - first < MAX_LIST_ITEMS and sibling(last + 1):
         last += 1
     return refs[first][3], refs[last][4]
 

@@ -93,6 +93,13 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
     lines = text.split("\n")
     widths = sorted(len(line.strip()) for line in lines if line.strip())
     typical = widths[len(widths) // 2] if widths else 0
+    # The next non-blank line after each line, found in one pass from the end.
+    following = [""] * len(lines)
+    upcoming = ""
+    for i in range(len(lines) - 1, -1, -1):
+        following[i] = upcoming
+        if lines[i].strip():
+            upcoming = lines[i]
     start = None
     previous_blank = True
     previous_heading = False
@@ -116,8 +123,7 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
             start = line_start
         block_end = line_end
         previous_blank = False
-        following = next((x for x in lines[i + 1:] if x.strip()), "")
-        previous_heading = _is_heading_line(line, following, typical)
+        previous_heading = _is_heading_line(line, following[i], typical)
     if start is not None:
         yield start, block_end
 

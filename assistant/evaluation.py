@@ -324,23 +324,6 @@ def evaluate_answers(assistant: AssistantLike, gold: Sequence[GoldQuestion],
     return answer_metrics(answers, gold)
 
 
-def format_answer_table(answers: Mapping[str, Any]) -> str:
-    """The answer metrics as a two-column Markdown table."""
-    rows = [
-        ("besvarbare spørsmål", str(answers["n_answerable"])),
-        ("svaret inneholder beviset (hit)", f"{answers['hit']:.3f}"),
-        ("besvart (answered)", f"{answers['answered']:.3f}"),
-        ("ubesvarbare spørsmål", str(answers["n_unanswerable"])),
-        ("avvist med «fant ikke» (declined)", f"{answers['declined']:.3f}"),
-    ]
-    width = max(len(name) for name, _ in rows)
-    value_width = max(len(v) for _, v in rows)
-    lines = [f"| {'svar'.ljust(width)} | {'verdi'.rjust(value_width)} |",
-             f"| {'-' * width} | {'-' * (value_width - 1)}: |"]
-    lines += [f"| {name.ljust(width)} | {value.rjust(value_width)} |" for name, value in rows]
-    return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------- report
 
 _COLUMNS: tuple[tuple[str, str], ...] = (
@@ -353,16 +336,9 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def format_table(result: Mapping[str, Any]) -> str:
-    """A Markdown table (one row per mode, 3 decimals), aligned so it also reads in a terminal."""
-    header = ["modus", *(title for title, _ in _COLUMNS)]
-    rows = []
-    for mode, values in result["modes"].items():
-        row = [str(mode)]
-        for _, key in _COLUMNS:
-            value = values[key]
-            row.append(str(int(value)) if key == "n" else f"{float(value):.3f}")
-        rows.append(row)
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table, first column left-aligned and the others right-aligned, padded
+    so it also reads in a terminal."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
@@ -373,3 +349,26 @@ def format_table(result: Mapping[str, Any]) -> str:
         ["-" * widths[0]] + ["-" * (w - 1) + ":" for w in widths[1:]]
     ) + " |"
     return "\n".join([line(header), separator, *(line(r) for r in rows)])
+
+
+def format_table(result: Mapping[str, Any]) -> str:
+    """The retrieval metrics, one row per mode, 3 decimals."""
+    rows = []
+    for mode, values in result["modes"].items():
+        row = [str(mode)]
+        for _, key in _COLUMNS:
+            value = values[key]
+            row.append(str(int(value)) if key == "n" else f"{float(value):.3f}")
+        rows.append(row)
+    return markdown_table(["modus", *(title for title, _ in _COLUMNS)], rows)
+
+
+def format_answer_table(answers: Mapping[str, Any]) -> str:
+    """The answer metrics as a two-column table."""
+    return markdown_table(["svar", "verdi"], [
+        ["besvarbare spørsmål", str(answers["n_answerable"])],
+        ["svaret inneholder beviset (hit)", f"{answers['hit']:.3f}"],
+        ["besvart (answered)", f"{answers['answered']:.3f}"],
+        ["ubesvarbare spørsmål", str(answers["n_unanswerable"])],
+        ["avvist med «fant ikke» (declined)", f"{answers['declined']:.3f}"],
+    ])

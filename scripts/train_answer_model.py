@@ -38,7 +38,7 @@ from assistant.norquad import context_id, convert, dropped, read_norquad
 from assistant.search import Filters
 from assistant.selection import (
     ANSWERABILITY_FEATURES, CHEAP_FEATURES, DENSE_FEATURES, AnswerModels, LogisticModel,
-    Question, cheap_features, dense_features, fit_logistic,
+    Question, cheap_features, dense_features, fit_listwise, fit_logistic,
 )
 from assistant.service import Assistant
 
@@ -67,9 +67,7 @@ def build(assistant_root: Path, source: Path, embedder) -> tuple[Assistant, list
     corpus = assistant_root / "corpus"
     convert(source, corpus, assistant_root / "gold.jsonl")
     settings = Settings(corpus_dir=corpus, index_dir=assistant_root / "index")
-    untrained = AnswerModels(dummy(CHEAP_FEATURES), dummy(CHEAP_FEATURES + DENSE_FEATURES),
-                             dummy(ANSWERABILITY_FEATURES))
-    assistant = Assistant(settings, embedder=embedder, answer_models=untrained)
+    assistant = Assistant(settings, embedder=embedder, answer_models=untrained())
     assistant.build(progress=True)
     questions, _ = read_norquad(source)
     return assistant, questions
@@ -125,41 +123,19 @@ def fit_cheap(assistant: Assistant, train: list[Case]) -> LogisticModel:
     return fit_listwise(groups, CHEAP_FEATURES)
 
 
-def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], features, l2: float = 1.0) -> LogisticModel:
-    """A linear scorer trained to put a sentence with the answer first among the candidates
-    of its question (softmax over each question's candidates), not to score sentences one
-    by one: only the order within a question is ever used."""
-    from scipy.optimize import minimize
+def untrained(cheap: LogisticModel | None = None, full: LogisticModel | None = None) -> AnswerModels:
+    """Models that score everything alike, for the stages not learned yet."""
+    def zero(features) -> LogisticModel:
+        n = len(features)
+        return LogisticModel(tuple(features), np.zeros(n), 0.0, np.zeros(n), np.ones(n))
 
-    x_all = np.vstack([x for x, _ in groups])
-    mean = x_all.mean(axis=0)
-    scale = x_all.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    standard = [((x - mean) / scale, y.astype(bool)) for x, y in groups]
-
-    def loss(w):
-        total, gradient = 0.5 * l2 * w @ w, l2 * w
-        for x, y in standard:
-            s = x @ w
-            top = s.max()
-            p_all = np.exp(s - top)
-            p_pos = p_all * y
-            total += np.log(p_all.sum()) - np.log(p_pos.sum())
-            gradient = gradient + x.T @ (p_all / p_all.sum() - p_pos / p_pos.sum())
-        return total, gradient
-
-    result = minimize(loss, np.zeros(x_all.shape[1]), jac=True, method="L-BFGS-B")
-    return LogisticModel(tuple(features), result.x, 0.0, mean, scale)
-
-
-def dummy(features) -> LogisticModel:
-    n = len(features)
-    return LogisticModel(tuple(features), np.zeros(n), 0.0, np.zeros(n), np.ones(n))
+    return AnswerModels(cheap or zero(CHEAP_FEATURES), full or zero(CHEAP_FEATURES + DENSE_FEATURES),
+                        zero(ANSWERABILITY_FEATURES))
 
 
 def fit_full(assistant: Assistant, train: list[Case], cheap: LogisticModel) -> LogisticModel:
     """The full score is learned on what it will see: the cheap model's top few."""
-    models = AnswerModels(cheap, dummy(CHEAP_FEATURES + DENSE_FEATURES), dummy(ANSWERABILITY_FEATURES))
+    models = untrained(cheap)
     groups = []
     answerable = [case for case in train if case.answer is not None]
     for case in tqdm(answerable, desc="Fullt poeng", unit="spørsmål", file=sys.stderr):
@@ -225,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         train = cases(assistant, questions, offtopic, None, "Trening")
         cheap = fit_cheap(assistant, train)
         full = fit_full(assistant, train, cheap)
-        models = AnswerModels(cheap, full, dummy(ANSWERABILITY_FEATURES))
+        models = untrained(cheap, full)
         xs, answerable, _ = evidence(assistant, train, models, "Besvarbarhet")
         keep = [i for i, x in enumerate(xs) if x is not None]
         answerability = fit_logistic(np.vstack([xs[i] for i in keep]), answerable[keep].astype(float),

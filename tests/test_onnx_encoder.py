@@ -10,6 +10,7 @@ import pytest
 
 from assistant.config import ModelConfig
 from assistant.embedding import Embedder
+from assistant.norquad import read_norquad
 from assistant.onnx_encoder import MARKER_FILE, MODEL_FILE, OnnxEncoder, encoder_dir, is_complete
 
 TEXTS = [
@@ -38,16 +39,10 @@ def test_export_gives_the_float32_vectors_on_any_cpu(embedder, embedder_model):
 @pytest.fixture(scope="module")
 def norquad_questions():
     """240 NorQuAD validation questions, each with the index of its passage."""
-    data = json.loads((DATA / "norquad-validation-240.json").read_text(encoding="utf-8"))
+    questions, _ = read_norquad(DATA / "norquad-validation-240.json")
     passages: dict[str, int] = {}
-    questions, gold = [], []
-    for article in data["data"]:
-        for paragraph in article["paragraphs"]:
-            p = passages.setdefault(paragraph["context"], len(passages))
-            for qa in paragraph["qas"]:
-                questions.append(qa["question"])
-                gold.append(p)
-    return questions, list(passages), np.array(gold)
+    gold = [passages.setdefault(q.context, len(passages)) for q in questions]
+    return [q.question for q in questions], list(passages), np.array(gold)
 
 
 def test_questions_are_encoded_as_sentence_transformers_does_and_rank_alike(

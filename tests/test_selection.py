@@ -135,3 +135,19 @@ def test_a_subject_at_the_start_of_a_sentence_is_a_name():
     sentence = "• Flowchange har levert 3 delrapporter og en sluttrapport i prosjektet:"
     assert [sentence[a:b] for a, b in spans(sentence, "name")] == ["Flowchange"]
     assert "Representantskapet" not in [sentence[a:b] for a, b in spans("Representantskapet møtes i mai.", "name")]
+
+
+def test_listwise_training_puts_the_answer_first_within_each_question():
+    from assistant.selection import fit_listwise
+
+    rng = np.random.default_rng(1)
+    groups = []
+    for _ in range(60):
+        x = rng.normal(size=(5, 2))
+        y = np.zeros(5)
+        y[int(np.argmax(x[:, 0] + 0.2 * x[:, 1]))] = 1.0  # feature a decides, b helps a little
+        x[:, 1] += 3.0  # a shift shared by the whole question changes nothing
+        groups.append((x, y))
+    model = fit_listwise(groups, ("a", "b"), l2=0.01)
+    right = sum(y[int(np.argmax(model.logits(x)))] for x, y in groups)
+    assert right >= 55 and model.weights[0] > model.weights[1] > 0
