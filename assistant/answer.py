@@ -166,12 +166,12 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
     cosines = embedder.encode_sentences([candidates[i].text for i in scored]) @ query_vector
     full = np.hstack([cheap[scored], dense_features(cosines)])
     logits = models.full.logits(full)
-    top = int(np.argmax(logits))
-    best = scored[top]
+    best = scored[int(np.argmax(logits))]
     type_found = bool(q.kind) and bool(new_spans(candidates[best].text, q.kind, q.words))
     evidence = answerability_features(
-        q, candidates[best], logits, float(cosines[top]), [h.chunk.text for h in hits[:config.answer_passages]],
-        [h.dense for h in hits], lexical_share(q, hits), type_found)
+        q, candidates[best], logits, [h.chunk.text for h in hits[:config.answer_passages]],
+        [h.dense for h in hits], lexical_share(q, hits), type_found,
+        models.reference_scores(query_vector))
     probability = float(models.answerable.probabilities(evidence)[0])
     return Selection(tuple(candidates), tuple(scored), full, logits, best, evidence, probability,
                      probability >= models.answerable.threshold)
@@ -269,7 +269,8 @@ def compose_answer(
     selection = select(question, hits, query_vector, embedder, config, models, idf, focus)
     # Keyword search has no cosine to judge by: a keyword match is its evidence.
     if selection is None or (mode != "lexical" and not selection.found):
-        return Answer(question=question, answer=NOT_FOUND, found=False)
+        return Answer(question=question, answer=NOT_FOUND, found=False,
+                      confidence=selection.probability if selection else 0.0)
 
     best = selection.candidates[selection.best]
     # The passage with the answering sentence is cited first, whatever its rank: one

@@ -24,7 +24,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -186,6 +186,10 @@ def is_heading(sentence: str, next_sentence: str = "") -> bool:
 # --------------------------------------------------------------------------- features
 
 
+#: No analysed term has a space in it, so the index never knows this one.
+UNKNOWN_TERM = " "
+
+
 @dataclass(frozen=True)
 class Question:
     """What the features need to know about a question, computed once."""
@@ -195,12 +199,15 @@ class Question:
     weights: tuple[float, ...]
     words: frozenset[str]
     kind: str | None
+    #: The weight of a term the corpus does not have (the highest IDF there is).
+    unknown_weight: float = 1.0
 
     @classmethod
     def of(cls, text: str, idf: Callable[[str], float] | None = None) -> "Question":
         terms = tuple(dict.fromkeys(analyze(text)))
         weights = tuple(idf(t) if idf else 1.0 for t in terms)
-        return cls(text, terms, weights, frozenset(words(text)), answer_type(text))
+        unknown = idf(UNKNOWN_TERM) if idf else 1.0
+        return cls(text, terms, weights, frozenset(words(text)), answer_type(text), unknown)
 
 
 def _matches(term: str, sentence_terms: set[str]) -> bool:
@@ -330,23 +337,38 @@ def dense_features(cosines: np.ndarray) -> np.ndarray:
 ANSWERABILITY_FEATURES = (
     "best_logit", "best_margin", "max_dense", "dense_top_agrees", "lexical_share",
     "rare_coverage_sentence", "rare_coverage_passage", "max_missing_idf", "missing_terms",
-    "type_asked", "type_found", "best_cosine", "n_terms",
+    "type_asked", "type_found", "n_terms",
+    "dense_over_reference_top5", "dense_over_reference_top20",
 )
 
-#: A question term this rare (IDF) names the thing asked about: if no passage has it, the
-#: passages are probably about something else.
-RARE_IDF = 3.0
+#: A question term this rare names the thing asked about: if no passage has it, the
+#: passages are probably about something else. Rarity is the term's IDF as a share of the
+#: IDF of a term the corpus does not have at all, so it means the same in a corpus of ten
+#: passages as in one of a hundred thousand.
+RARE_SHARE = 0.4
 
 
 def answerability_features(question: Question, best: Candidate, logits: np.ndarray,
-                           cosine: float, hit_texts: Sequence[str], hit_dense: Sequence[float],
-                           hit_lexical_share: float, type_found: bool) -> np.ndarray:
-    """One row of :data:`ANSWERABILITY_FEATURES` for the chosen answer of a question."""
+                           hit_texts: Sequence[str], hit_dense: Sequence[float],
+                           hit_lexical_share: float, type_found: bool,
+                           reference_scores: np.ndarray) -> np.ndarray:
+    """One row of :data:`ANSWERABILITY_FEATURES` for the chosen answer of a question.
+
+    ``reference_scores`` are the question's cosines to passages about other things
+    (:attr:`AnswerModels.reference`). e5's cosines sit between 0.75 and 0.9 for almost
+    anything, so a fixed threshold cannot tell; whether the best passage beats the best
+    unrelated ones can: an off-topic question is as close to random news as to the corpus.
+    The best one alone is noisy ("Når ble … etablert?" is close to every founding story),
+    so the features are the margins over the means of the top 5 and top 20. The chosen sentence's own
+    cosine is not a feature: it falls with the sentence's length ("• Etablert i 2004"
+    scores 0.77), which says nothing about whether it answers.
+    """
     ordered = np.sort(np.asarray(logits, dtype=np.float64))[::-1]
     margin = ordered[0] - ordered[1] if len(ordered) > 1 else 4.0
     sentence_terms = set(analyze(f"{best.before} {best.text} {best.after}"))
     passage_terms = set(analyze(hit_texts[best.hit])) if hit_texts else set()
-    rare = [(t, w) for t, w in zip(question.terms, question.weights) if w >= RARE_IDF]
+    rare = [(t, w) for t, w in zip(question.terms, question.weights)
+            if w >= RARE_SHARE * question.unknown_weight]
     rare_total = sum(w for _, w in rare)
 
     def coverage(terms: set[str]) -> float:
@@ -355,11 +377,19 @@ def answerability_features(question: Question, best: Candidate, logits: np.ndarr
         return sum(w for t, w in rare if _loose_matches(t, terms)) / rare_total
 
     all_terms = set().union(*(set(analyze(t)) for t in hit_texts)) if hit_texts else set()
-    missing = [w for t, w in zip(question.terms, question.weights) if not _loose_matches(t, all_terms)]
+    missing = [w / question.unknown_weight for t, w in zip(question.terms, question.weights)
+               if not _loose_matches(t, all_terms)]
+    max_dense = max(hit_dense) if len(hit_dense) else 0.0
+    reference = np.sort(np.asarray(reference_scores, dtype=np.float64))[::-1]
+
+    def over(top: int) -> float:
+        """How far the best hit is above the ``top`` best unrelated passages (their mean)."""
+        return max_dense - float(reference[:top].mean()) if len(reference) else 0.0
+
     return np.asarray([
         ordered[0],
         min(margin, 4.0),
-        max(hit_dense) if len(hit_dense) else 0.0,
+        max_dense,
         float(len(hit_dense) > 0 and int(np.argmax(hit_dense)) == best.hit),
         hit_lexical_share,
         coverage(sentence_terms),
@@ -368,8 +398,9 @@ def answerability_features(question: Question, best: Candidate, logits: np.ndarr
         float(len(missing)),
         float(question.kind is not None),
         float(type_found),
-        cosine,
         float(len(question.terms)),
+        over(5),
+        over(20),
     ], dtype=np.float64)
 
 
@@ -469,6 +500,15 @@ class AnswerModels:
     full: LogisticModel
     answerable: LogisticModel
     trained_on: str = ""
+    #: Vectors of passages about other things (NorQuAD training passages, by the default
+    #: model), for the answerability's background (:func:`answerability_features`).
+    reference: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32),
+                                  repr=False)
+
+    def reference_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        if self.reference.size == 0 or self.reference.shape[1] != len(query_vector):
+            return np.zeros(0, dtype=np.float32)  # another model: no background
+        return self.reference.astype(np.float32) @ query_vector
 
     def to_json(self) -> dict:
         return {"cheap": self.cheap.to_json(), "full": self.full.to_json(),
@@ -481,10 +521,18 @@ class AnswerModels:
 
 
 WEIGHTS_FILE = "answer_model.json"
+REFERENCE_FILE = "reference_passages.npy"
 
 
 @lru_cache(maxsize=1)
 def default_models() -> AnswerModels:
-    """The weights shipped with the package (``assistant/data/answer_model.json``)."""
-    text = resources.files("assistant").joinpath("data", WEIGHTS_FILE).read_text(encoding="utf-8")
-    return AnswerModels.from_json(json.loads(text))
+    """The weights shipped with the package (``assistant/data/``)."""
+    data = resources.files("assistant").joinpath("data")
+    models = AnswerModels.from_json(json.loads(data.joinpath(WEIGHTS_FILE).read_text(encoding="utf-8")))
+    for model, features in ((models.cheap, CHEAP_FEATURES), (models.full, CHEAP_FEATURES + DENSE_FEATURES),
+                            (models.answerable, ANSWERABILITY_FEATURES)):
+        if model.features != features:  # weights from before a change of the features
+            raise RuntimeError(f"{WEIGHTS_FILE} passer ikke til trekkene i koden; lær dem på nytt "
+                               "med `python scripts/train_answer_model.py`")
+    with data.joinpath(REFERENCE_FILE).open("rb") as fh:
+        return replace(models, reference=np.load(fh))

@@ -2,13 +2,16 @@
 """Lærer svarvalget og «fant ikke»-avgjørelsen fra NorQuAD og skriver vektene til pakken.
 
 Tre små logistiske modeller (assistant/selection.py) læres på NorQuADs treningsdel
-(../shared/data/norquad/train.json, 1 674 spørsmål over 274 tekster, CC0):
+(../shared/data/norquad/train.json, 1 674 spørsmål over 274 tekster, CC0), og vektorene til den første tekstbiten i hver av de 274 tekstene
+lagres som bakgrunn (assistant/data/reference_passages.npy, ca. 200 kB):
 
 1. et billig poeng for hver setning i de beste tekstbitene (uten språkmodellen),
 2. et fullt poeng for de beste av dem, med setningens egen cosinus,
 3. om dokumentene svarer i det hele tatt. Ubesvarbare spørsmål lages ved å stille hvert
    spørsmål på nytt mot korpuset uten teksten det handler om, pluss spørsmål om regionen
-   som dokumentene ikke svarer på (scripts/data/offtopic-train.txt).
+   som dokumentene ikke svarer på (scripts/data/offtopic-train.txt). Til NorQuADs spørsmål
+   kommer egne spørsmål over de samme tekstene, stilt slik folk spør, med andre ord enn
+   tekstens (scripts/data/paraphrase-train.jsonl).
 
 Terskelen for «fant ikke» velges på valideringsdelen (validation.json) på samme måte:
 hvert tredje unike dokument fjernes, og den høyeste terskelen som fortsatt besvarer minst
@@ -37,7 +40,7 @@ from assistant.evaluation import normalize_text
 from assistant.norquad import context_id, convert, dropped, read_norquad
 from assistant.search import Filters
 from assistant.selection import (
-    ANSWERABILITY_FEATURES, CHEAP_FEATURES, DENSE_FEATURES, AnswerModels, LogisticModel,
+    ANSWERABILITY_FEATURES, CHEAP_FEATURES, DENSE_FEATURES, REFERENCE_FILE, AnswerModels, LogisticModel,
     Question, cheap_features, dense_features, fit_listwise, fit_logistic,
 )
 from assistant.service import Assistant
@@ -46,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "norquad"
 OUTPUT = ROOT / "assistant" / "data" / "answer_model.json"
 OFFTOPIC = ROOT / "scripts" / "data" / "offtopic-train.txt"
+PARAPHRASES = ROOT / "scripts" / "data" / "paraphrase-train.jsonl"
 
 
 @dataclass
@@ -56,11 +60,32 @@ class Case:
     answer: str | None  # None: the corpus cannot answer
     hits: list
     vector: np.ndarray | None = None
+    doc: str | None = None  # the document the question is about (None: off-topic)
 
 
 def read_offtopic(path: Path) -> list[str]:
     lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def read_paraphrases(path: Path, questions) -> list:
+    """Questions of our own over the training passages, asked the way people talk (other
+    words than the passage's): NorQuAD's annotators copied the passage's words, so a model
+    learned on them alone takes every paraphrase for an off-topic question."""
+    from assistant.norquad import NorquadQuestion
+
+    contexts = {context_id(q.context)[len("norquad-"):]: q.context for q in questions}
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        context = contexts.get(record["context_sha1"])
+        if context is None or record["answer"] not in context:
+            print(f"Hopper over {record['question']!r}: finner ikke svaret i teksten", file=sys.stderr)
+            continue
+        out.append(NorquadQuestion(record["question"], context, record["answer"]))
+    return out
 
 
 def build(assistant_root: Path, source: Path, embedder) -> tuple[Assistant, list]:
@@ -93,7 +118,7 @@ def cases(assistant: Assistant, questions, offtopic: list[str], drop: set[str] |
         for filters, answer in scenarios:
             hits = searcher.search(q.question, k=config.top_k, mode="hybrid",
                                    filters=filters or Filters(), query_vector=vector)
-            out.append(Case(q.question, answer, citable(hits, "hybrid"), vector))
+            out.append(Case(q.question, answer, citable(hits, "hybrid"), vector, doc))
     allowed = Filters(doc_ids=every - (drop or set()))
     for question in offtopic:
         hits = searcher.search(question, k=config.top_k, mode="hybrid", filters=allowed)
@@ -148,17 +173,33 @@ def fit_full(assistant: Assistant, train: list[Case], cheap: LogisticModel) -> L
     return fit_listwise(groups, CHEAP_FEATURES + DENSE_FEATURES)
 
 
-def run(assistant: Assistant, case: Case, models: AnswerModels):
+def reference_passages(assistant: Assistant) -> tuple[np.ndarray, np.ndarray]:
+    """The first chunk of every training document, encoded: the background of passages
+    about other things that the answerability compares the best hit with."""
+    first: dict[str, str] = {}
+    for chunk in assistant.index.chunks:
+        first.setdefault(chunk.doc_id, chunk.text)
+    docs = sorted(first)
+    vectors = assistant.embedder.encode_passages([first[d] for d in docs])
+    return vectors.astype(np.float16), np.array(docs)
+
+
+def run(assistant: Assistant, case: Case, models: AnswerModels, reference_docs: np.ndarray | None = None):
+    """The product's selection for ``case``. On the training corpus the question's own
+    passage is left out of the background: it is not "about other things"."""
     if not case.hits:
         return None
+    if reference_docs is not None and case.doc is not None:
+        models = replace(models, reference=models.reference[reference_docs != case.doc])
     return select(case.question, case.hits, case.vector, assistant.embedder, assistant.settings.search,
                   models, idf=assistant.index.lexical.idf)
 
 
-def evidence(assistant: Assistant, cases_: list[Case], models: AnswerModels, desc: str):
+def evidence(assistant: Assistant, cases_: list[Case], models: AnswerModels, desc: str,
+             reference_docs: np.ndarray | None = None):
     xs, answerable, hit = [], [], []
     for case in tqdm(cases_, desc=desc, unit="spørsmål", file=sys.stderr):
-        selection = run(assistant, case, models)
+        selection = run(assistant, case, models, reference_docs)
         if selection is None:
             xs.append(None)
         else:
@@ -198,11 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     offtopic = read_offtopic(OFFTOPIC)
     with tempfile.TemporaryDirectory(prefix="answer-model-") as tmp:
         assistant, questions = build(Path(tmp) / "train", args.train, embedder)
+        questions += read_paraphrases(PARAPHRASES, questions)
         train = cases(assistant, questions, offtopic, None, "Trening")
         cheap = fit_cheap(assistant, train)
         full = fit_full(assistant, train, cheap)
-        models = untrained(cheap, full)
-        xs, answerable, _ = evidence(assistant, train, models, "Besvarbarhet")
+        reference, reference_docs = reference_passages(assistant)
+        models = replace(untrained(cheap, full), reference=reference)
+        xs, answerable, _ = evidence(assistant, train, models, "Besvarbarhet", reference_docs)
         keep = [i for i, x in enumerate(xs) if x is not None]
         answerability = fit_logistic(np.vstack([xs[i] for i in keep]), answerable[keep].astype(float),
                                      ANSWERABILITY_FEATURES)
@@ -220,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "with every third passage removed")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(models.to_json(), indent=1) + "\n", encoding="utf-8")
+    np.save(args.output.parent / REFERENCE_FILE, models.reference)
     print(f"Valideringen: riktig setning {hit[answerable].mean():.3f} av besvarbare, "
           f"terskel {threshold:.2f}: besvart {rates['answered']:.3f}, avvist {rates['declined']:.3f}")
     print(f"Skrev {args.output}")

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from assistant.selection import (
-    CHEAP_FEATURES, AnswerModels, Candidate, LogisticModel, Question, answer_type,
-    cheap_features, default_models, dense_features, fit_logistic, is_chrome, is_heading,
-    is_list_question, new_spans, spans,
+    ANSWERABILITY_FEATURES, CHEAP_FEATURES, AnswerModels, Candidate, LogisticModel, Question,
+    answer_type, cheap_features, default_models, dense_features, fit_logistic, is_chrome,
+    is_heading, is_list_question, new_spans, spans,
 )
 
 
@@ -109,6 +109,8 @@ def test_shipped_weights_load_and_match_the_feature_lists():
     models = default_models()
     assert isinstance(models, AnswerModels)
     assert models.cheap.features == CHEAP_FEATURES
+    assert models.answerable.features == ANSWERABILITY_FEATURES
+    assert models.reference.shape[1] == 384 and len(models.reference) >= 200
     assert len(models.full.weights) == len(models.full.features)
     assert 0.0 < models.answerable.threshold < 1.0
     # A sentence that holds the thing asked for scores above one that does not.
@@ -151,3 +153,21 @@ def test_listwise_training_puts_the_answer_first_within_each_question():
     model = fit_listwise(groups, ("a", "b"), l2=0.01)
     right = sum(y[int(np.argmax(model.logits(x)))] for x, y in groups)
     assert right >= 55 and model.weights[0] > model.weights[1] > 0
+
+
+def test_answerability_compares_the_best_passage_with_unrelated_ones_and_rarity_is_relative():
+    from assistant.selection import ANSWERABILITY_FEATURES, answerability_features
+
+    column = {name: i for i, name in enumerate(ANSWERABILITY_FEATURES)}
+    idf = {"ruter": 3.0, "månedskort": 3.0, "kost": 0.5}.get
+    q = Question.of("Hva koster et månedskort hos Ruter?", lambda t: idf(t, 3.0))
+    assert q.unknown_weight == 3.0  # a term the corpus lacks weighs most
+    best = Candidate(0, 0, "Billetter kan kjøpes i appen.")
+    x = answerability_features(q, best, np.array([1.0]), ["Billetter kan kjøpes i appen."],
+                               [0.80], 0.0, False, reference_scores=np.array([0.70, 0.83]))
+    assert x[column["dense_over_reference_top5"]] == pytest.approx(0.80 - 0.765)
+    assert x[column["rare_coverage_passage"]] == 0.0  # neither "ruter" nor "månedskort"
+    assert x[column["max_missing_idf"]] == pytest.approx(1.0)  # as a share of the highest
+    no_background = answerability_features(q, best, np.array([1.0]), ["x"], [0.80], 0.0,
+                                           False, reference_scores=np.zeros(0))
+    assert no_background[column["dense_over_reference_top5"]] == 0.0
