@@ -97,14 +97,17 @@ _SENTENCE_START = re.compile(r"^[\W\d_]*")
 _SUBJECT_VERB = re.compile(r"\s+(har|hadde|er|var|ble|blir|skal|vil|kan|fikk|får|leverte|"
                            r"laget|lagde|skrev|ledet|leder|eier|eide|står|stod|sto)\b")
 
-#: Site chrome and contact blocks: searchable, never an answer.
+#: Site chrome and contact blocks: searchable, never an answer. A sentence that only
+#: mentions e-mail or a phone is not chrome; a contact line (a label with a number, an
+#: address, "Send meg en e-post") is.
 _CHROME = re.compile(
     r"^(hopp til (hoved)?innhold|gå til (hoved)?innhold|skip to (main )?content|meny|"
     r"hovedmeny|søk|del (på|denne)|print|skriv ut|tilbake|les mer|les også|cookies?|"
     r"informasjonskapsler|personvern(erklæring)?|kontakt( ?oss)?|følg oss|til toppen)\W*$|"
     r"^(foto|photo|illustrasjon|grafikk)\s*:|"
-    r"\b(tlf\.?|telefon|e-post|send meg en e-post|informasjonskapsler|cookies|"
-    r"godta (alle )?(informasjonskapsler|cookies)|vi bruker informasjonskapsler)\b",
+    r"^(tlf|telefon|mobil|sentralbord)\.?(\s*:\s*|\s+)[+\d]|"
+    r"\bsend (meg )?(en )?e-post\b|[\w.+-]+@[\w-]+\.[\w.]+|\+47\s?\d|"
+    r"\b(godta (alle )?(informasjonskapsler|cookies)|vi bruker (informasjonskapsler|cookies))\b",
     re.IGNORECASE)
 
 

@@ -70,8 +70,17 @@ def test_site_chrome_is_never_an_answer(text):
     assert is_chrome(text)
 
 
-def test_facts_are_not_chrome():
-    assert not is_chrome("Osloregionen har 64 medlemskommuner.")
+@pytest.mark.parametrize("text", ["Osloregionen har 64 medlemskommuner.",
+                                  "Kommunen sender e-post til alle som har søkt.",
+                                  "Telefonen ble vanlig i norske hjem etter krigen."])
+def test_facts_are_not_chrome(text):
+    assert not is_chrome(text)
+
+
+@pytest.mark.parametrize("text", ["Tlf: 22 00 00 00", "E-post: post@osloregionen.no",
+                                  "Ring +47 22 00 00 00"])
+def test_contact_lines_are_chrome(text):
+    assert is_chrome(text)
 
 
 def test_cheap_features_see_type_match_and_overlap():
