@@ -110,3 +110,21 @@ def test_the_server_remembers_at_most_max_sessions(seed_assistant):
         assert len(gradio_app.state_holder.session_data) == 3
     finally:
         running.stop()
+
+
+def test_the_exact_answer_is_strong_inside_the_marked_sentence():
+    from assistant.web import highlighted
+
+    text = "Intro. Medlemmer: 64 kommuner <i>og</i> mer."
+    start = text.index("Medlemmer")
+    exact = text.index("64 kommuner")
+    out = highlighted(text, [(start, len(text)), (exact, exact + len("64 kommuner"))])
+    assert out == ('Intro. <mark>Medlemmer: <strong class="svar">64 kommuner</strong> '
+                   '&lt;i&gt;og&lt;/i&gt; mer.</mark>')
+
+
+def test_the_answer_bubble_highlights_the_number_asked_for():
+    citation = Citation(1, "d", "Tittel", 2022, 1, "", "Medlemmer: 64 kommuner.", ((0, 23),))
+    answer = Answer("Hvor mange kommuner er med?", "Medlemmer: 64 kommuner. [1]", (citation,),
+                    True, quotes=(("Medlemmer: 64 kommuner.", 1),))
+    assert '<mark>64 kommuner</mark>' in answer_html(answer)
