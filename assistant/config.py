@@ -78,8 +78,10 @@ class SearchConfig:
     answer_passages: int = 4
     #: Sentences the model encodes per question: the best of each answer passage by the
     #: learned cheap score (:mod:`assistant.selection`), then the best of the rest.
-    #: Encoding every candidate (up to 64) cost ~0.5 s a question.
-    answer_dense_sentences: int = 5
+    #: Encoding every candidate (up to 64) cost ~0.5 s a question; they run two at a
+    #: time, ~30 ms each in float32, so 4 cost two rounds and 5 three (the answer stage
+    #: took 52 ms p50 at 100 000 chunks with 5, over the 60 ms target end to end).
+    answer_dense_sentences: int = 4
     #: From this many chunks on, dense search uses an HNSW graph instead of exact search
     #: (exact search reads every vector: ~15 ms a query at 100 000 chunks on 2 cores).
     hnsw_min_chunks: int = 50_000
