@@ -35,9 +35,6 @@ def test_member_question_cites_the_presentation_with_64_kommuner(seed_assistant)
     assert "64 kommuner" in first.text[start:end]
 
 
-@pytest.mark.xfail(reason="issue #12: declined by the learned answerability (see "
-                          "tests/test_answer_quality.py KNOWN_FAILURES, which also checks that "
-                          "every answer is quoted text)", strict=True)
 def test_answer_text_is_only_quoted_sentences(seed_assistant):
     answer = seed_assistant.ask("Når ble Osloregionen etablert?")
     assert answer.found
