@@ -14,11 +14,23 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .config import CONTACT_URL, SearchConfig
+from .embedding import Encoder
 from .lexical import BM25_K1, analyze
 from .search import Hit
 from .selection import (
-    AnswerModels, Candidate, Question, answerability_features, cheap_features, dense_features,
-    is_chrome, is_heading, is_list_question, list_marker, new_spans, overlap, strip_marker,
+    AnswerModels,
+    Candidate,
+    Question,
+    answerability_features,
+    cheap_features,
+    dense_features,
+    is_chrome,
+    is_heading,
+    is_list_question,
+    list_marker,
+    new_spans,
+    overlap,
+    strip_marker,
 )
 
 NOT_FOUND = (
@@ -140,7 +152,7 @@ def shortlist(candidates: list[Candidate], logits: np.ndarray, n: int) -> list[i
     return sorted(chosen, key=lambda i: -logits[i])
 
 
-def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embedder,
+def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embedder: Encoder,
            config: SearchConfig, models: AnswerModels, idf=None,
            focus: str | None = None) -> Selection | None:
     """Score the sentences of ``hits`` in two stages and decide whether one answers.
@@ -184,14 +196,13 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     and a sentence that is a list item: the list's heading with all its items.
     """
     refs = chunk.sentences
-    _, _, _, c0, c1 = refs[sentence]
     texts = chunk.sentence_texts()
     marker = list_marker(texts[sentence])
     if not (marker and is_list_question(question)):
-        return c0, c1
+        return refs[sentence].start, refs[sentence].end
 
     def sibling(i: int) -> bool:  # an item of the same list, on the same page
-        return list_marker(texts[i]) == marker and refs[i][0] == refs[sentence][0]
+        return list_marker(texts[i]) == marker and refs[i].page == refs[sentence].page
 
     first = sentence
     while first > 0 and sibling(first - 1):
@@ -201,7 +212,7 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     last = sentence
     while last + 1 < len(texts) and last - first < MAX_LIST_ITEMS and sibling(last + 1):
         last += 1
-    return refs[first][3], refs[last][4]
+    return refs[first].start, refs[last].end
 
 
 def exact_spans(question: str, text: str) -> list[tuple[int, int]]:
@@ -254,7 +265,7 @@ def compose_answer(
     question: str,
     hits: list[Hit],
     query_vector: np.ndarray | None,
-    embedder,
+    embedder: Encoder,
     config: SearchConfig,
     mode: str,
     models: AnswerModels,
@@ -289,7 +300,7 @@ def compose_answer(
         hit = hits[h]
         chunk = hit.chunk
         score, s = best_by_hit.get(h, (float("-inf"), None))
-        page = chunk.sentences[s][0] if s is not None else chunk.page_start
+        page = chunk.sentences[s].page if s is not None else chunk.page_start
         key = (chunk.doc_id, page)
         if key in seen_pages:
             continue

@@ -41,12 +41,20 @@ class Sentence:
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """A passage to embed and cite.
+class ChunkSentence:
+    """A sentence of a chunk: its span in its page's text (for the source view) and in the
+    chunk's ``text`` (for quoting and highlighting in the passage)."""
 
-    ``sentences`` holds, for each sentence, its page and span in the page text (for the
-    source view) and its span in ``text`` (for highlighting in the passage).
-    """
+    page: int
+    page_start: int
+    page_end: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage to embed and cite, with where each of its sentences stands."""
 
     doc_id: str
     text: str
@@ -54,18 +62,11 @@ class Chunk:
     page_end: int
     char_start: int  # offset in the text of page_start
     char_end: int  # offset in the text of page_end
-    sentences: tuple[tuple[int, int, int, int, int], ...]  # page, p_start, p_end, c_start, c_end
+    sentences: tuple[ChunkSentence, ...]
     n_tokens: int
 
     def sentence_texts(self) -> list[str]:
-        return [self.text[c0:c1] for _, _, _, c0, c1 in self.sentences]
-
-    def page_of(self, chunk_offset: int) -> int:
-        """The page on which the character at ``chunk_offset`` of ``text`` stands."""
-        for page, _, _, c0, c1 in self.sentences:
-            if chunk_offset < c1:
-                return page
-        return self.page_end
+        return [self.text[s.start : s.end] for s in self.sentences]
 
 
 # --------------------------------------------------------------------------- sentences
@@ -206,7 +207,8 @@ def _make_chunk(doc_id: str, pages: dict[int, str], members: list[tuple[Sentence
         parts.append(gap)
         length += len(gap)
         body = pages[sentence.page][sentence.start : sentence.end]
-        refs.append((sentence.page, sentence.start, sentence.end, length, length + len(body)))
+        refs.append(ChunkSentence(sentence.page, sentence.start, sentence.end,
+                                  length, length + len(body)))
         parts.append(body)
         length += len(body)
         previous = sentence
@@ -223,9 +225,8 @@ def _make_chunk(doc_id: str, pages: dict[int, str], members: list[tuple[Sentence
     )
 
 
-def chunk_document(
-    document: Document, count_tokens: TokenCounter, config: ChunkConfig = ChunkConfig()
-) -> list[Chunk]:
+def chunk_document(document: Document, count_tokens: TokenCounter,
+                   config: ChunkConfig) -> list[Chunk]:
     """Pack a document's sentences into chunks of at most ``config.max_tokens`` tokens.
 
     When a chunk is full, the next one starts with the last sentences of the previous one

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
-from .cliparse import EXIT_USAGE, NorwegianArgumentParser
-from .config import ModelConfig, Settings
+from .cliparse import NorwegianArgumentParser
+from .config import Settings
 from .search import MODE_LABELS, MODES
+from .tables import plain_table
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -133,41 +136,34 @@ def positive_int(text: str) -> int:
     return value
 
 
-def eval_index_dir(corpus_dir: Path) -> Path:
+def eval_index_dir(corpus_dir: Path, cache_dir: Path) -> Path:
     """A separate index per evaluated corpus, so evaluating never replaces ``index/``."""
     import hashlib
 
-    from .config import user_cache_dir
-
     key = hashlib.sha256(str(corpus_dir.resolve()).encode()).hexdigest()[:12]
-    return user_cache_dir() / "eval-index" / f"{corpus_dir.resolve().name}-{key}"
+    return cache_dir / "eval-index" / f"{corpus_dir.resolve().name}-{key}"
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
+def settings_from_args(args: argparse.Namespace,
+                       environ: Mapping[str, str] = os.environ) -> Settings:
+    """Defaults, then the environment, then the flags: built once, here."""
+    settings = Settings.from_env(environ, model=getattr(args, "model", None))
     if args.command == "eval" and getattr(args, "index", None) is None:
         corpus = getattr(args, "corpus", None) or settings.corpus_dir
-        settings = settings.with_(index_dir=eval_index_dir(corpus))
-    model = settings.model
-    if getattr(args, "model", None):
-        model = ModelConfig(name=args.model, query_prompt=model.query_prompt,
-                            passage_prompt=model.passage_prompt)
+        settings = settings.with_(index_dir=eval_index_dir(corpus, settings.cache_dir))
     return settings.with_(
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
-        model=model,
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        staff_credentials_file=getattr(args, "staff_credentials", None),
     )
 
 
 def print_build_report(report, out=sys.stdout) -> None:
     """What ``index`` did: changes, every file it skipped or read with a caveat, and counts."""
     def table(rows: list[tuple[str, str, str]], header: tuple[str, str, str]) -> None:
-        # Columns as wide as their cells, but one long message only pushes its own row.
-        widths = [min(60, max(len(header[i]), *(len(r[i]) for r in rows))) for i in range(2)]
-        for a, b, c in [header, *rows]:
-            print(f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip(), file=out)
+        print(plain_table(rows, header), file=out)
 
     def line(label: str, items: list[str]) -> None:
         shown = ", ".join(items[:8]) + (f" … (+{len(items) - 8})" if len(items) > 8 else "")
@@ -215,30 +211,6 @@ def print_answer(answer, out=sys.stdout) -> None:
         print("\nSvaret er utdrag fra dokumentene, ikke generert tekst.", file=out)
 
 
-def run_eval(assistant, args: argparse.Namespace, progress: bool) -> int:
-    from .evaluation import (
-        GoldError, evaluate, evaluate_answers, format_answer_table, format_table, load_gold,
-    )
-
-    try:
-        gold = load_gold(args.gold)
-    except (GoldError, OSError) as exc:
-        print(f"Kan ikke lese gullfilen: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    modes = MODES if args.mode == "all" else (args.mode,)
-    result = evaluate(assistant.searcher, gold, modes=modes, progress=progress)
-    if args.answers:
-        result["answers"] = evaluate_answers(assistant, gold, progress=progress)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        print(format_table(result))
-        if args.answers:
-            print()
-            print(format_answer_table(result["answers"]))
-    return EXIT_OK
-
-
 def print_feedback_report(report, out=sys.stdout) -> None:
     print("Tilbakemeldinger:", file=out)
     for label, value in (("svar gitt", report.answers), ("uten svar", report.unanswered),
@@ -260,18 +232,114 @@ def print_feedback_report(report, out=sys.stdout) -> None:
         print("  (ingen)", file=out)
 
 
-def run_report(args: argparse.Namespace, settings: Settings) -> int:
+# --------------------------------------------------------------------------- commands
+
+
+def open_assistant(settings: Settings, progress: bool):
+    """The :class:`~assistant.service.Assistant` for a command, its model ready.
+
+    Says so when the one-time preparation of the model is about to run, and when
+    questions will be encoded the slow way.
+    """
+    from .service import Assistant
+
+    assistant = Assistant(settings)
+    if progress and not assistant.embedder.is_prepared:
+        print("Gjør klar språkmodellen på denne maskinen. Det skjer bare første gang "
+              "og tar om lag ett minutt …", file=sys.stderr, flush=True)
+    assistant.embedder.warm_up()
+    if progress and assistant.embedder.onnx_error:
+        print(f"Merk: spørsmålene kodes med sentence-transformers (tregere), fordi "
+              f"{assistant.embedder.onnx_error}.", file=sys.stderr)
+    return assistant
+
+
+def ready_assistant(settings: Settings, progress: bool):
+    """An assistant with an index to answer from, built first if there is none yet."""
+    if not settings.corpus_dir.is_dir() and not (settings.index_dir / "current").exists():
+        raise FileNotFoundError(f"Fant verken korpusmappen {settings.corpus_dir} eller en "
+                                f"indeks i {settings.index_dir}.")
+    assistant = open_assistant(settings, progress)
+    built = assistant.ensure_index(progress=progress)
+    if built is not None and built.problems:
+        print_build_report(built, out=sys.stderr)
+    return assistant
+
+
+def command_index(args: argparse.Namespace, settings: Settings) -> int:
+    report = open_assistant(settings, not args.quiet).build(rebuild=args.rebuild,
+                                                            progress=not args.quiet)
+    print_build_report(report)
+    return EXIT_SKIPPED if report.problems else EXIT_OK
+
+
+def command_ask(args: argparse.Namespace, settings: Settings) -> int:
+    answer = ready_assistant(settings, not args.quiet).ask(args.question, mode=args.mode)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer)
+    return EXIT_OK
+
+
+def command_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluation import (
+        GoldError,
+        evaluate,
+        evaluate_answers,
+        format_answer_table,
+        format_table,
+        load_gold,
+    )
+
+    try:
+        gold = load_gold(args.gold)
+    except (GoldError, OSError) as exc:
+        print(f"Kan ikke lese gullfilen: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    progress = not args.quiet
+    assistant = ready_assistant(settings, progress)
+    modes = MODES if args.mode == "all" else (args.mode,)
+    result = evaluate(assistant.searcher, gold, modes=modes, progress=progress)
+    if args.answers:
+        result["answers"] = evaluate_answers(assistant, gold, progress=progress)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(format_table(result))
+        if args.answers:
+            print()
+            print(format_answer_table(result["answers"]))
+    return EXIT_OK
+
+
+def command_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .server import serve
+    from .staff import CredentialsError, StaffAccounts
+
+    try:  # a bad credentials file fails at once, not after loading the model
+        staff = StaffAccounts.load(settings.staff_credentials_file, settings.staff_credentials)
+    except CredentialsError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_ERROR
+    assistant = ready_assistant(settings, not args.quiet)
+    assistant.refresh()
+    serve(assistant, staff)
+    return EXIT_OK
+
+
+def command_report(args: argparse.Namespace, settings: Settings) -> int:
     """Read the feedback database only: no model and no index, so it is quick and safe to run."""
     import sqlite3
 
-    from .feedback import FILENAME, FeedbackStore, Report
+    from .feedback import FILENAME, FeedbackReport, FeedbackStore
 
     path = settings.index_dir / FILENAME
     if not path.is_file():
         message = f"Ingen tilbakemeldinger ennå: fant ikke {path}."
         if args.json:  # stdout stays valid JSON for scripts
             print(message, file=sys.stderr)
-            print(json.dumps(Report().to_json(), ensure_ascii=False, indent=2))
+            print(json.dumps(FeedbackReport().to_json(), ensure_ascii=False, indent=2))
         else:
             print(message)
         return EXIT_OK
@@ -287,73 +355,28 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+COMMANDS = {
+    "index": command_index,
+    "ask": command_ask,
+    "eval": command_eval,
+    "serve": command_serve,
+    "report": command_report,
+}
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.command == "report":  # before the Assistant: the report never loads the model
-        return run_report(args, settings_from_args(args))
-    from .index import IndexProblem
-    from .service import Assistant
+    """Run one parsed command; problems the user can fix become one Norwegian line."""
+    from .store import IndexProblem
 
     settings = settings_from_args(args)
-    progress = not args.quiet
-    if args.command != "index" and not settings.corpus_dir.is_dir() and not (
-        settings.index_dir / "current"
-    ).exists():
-        print(f"Fant verken korpusmappen {settings.corpus_dir} eller en indeks i "
-              f"{settings.index_dir}.", file=sys.stderr)
-        return EXIT_ERROR
-    staff = None
-    if args.command == "serve":  # a bad credentials file fails at once, not after loading
-        from .staff import CredentialsError, StaffAccounts
-
-        try:
-            staff = StaffAccounts.load(args.staff_credentials)
-        except CredentialsError as exc:
-            print(str(exc), file=sys.stderr)
-            return EXIT_ERROR
     try:
-        from .embedding import is_prepared
-
-        if progress and not is_prepared(settings.model):
-            print("Gjør klar språkmodellen på denne maskinen. Det skjer bare første gang "
-                  "og tar om lag ett minutt …", file=sys.stderr, flush=True)
-        assistant = Assistant(settings)
-        if progress and assistant.embedder.fast_error:
-            print(f"Merk: spørsmålene kodes med sentence-transformers (tregere), fordi "
-                  f"{assistant.embedder.fast_error}.", file=sys.stderr)
-        if args.command == "index":
-            report = assistant.build(rebuild=args.rebuild, progress=progress)
-            print_build_report(report)
-            return EXIT_SKIPPED if report.problems else EXIT_OK
-        built = assistant.ensure_index(progress=progress)
-        if built is not None and built.problems:
-            print_build_report(built, out=sys.stderr)
-        if args.command == "ask":
-            answer = assistant.ask(args.question, mode=args.mode)
-            if args.json:
-                print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
-            else:
-                print_answer(answer)
-            return EXIT_OK
-        if args.command == "eval":
-            return run_eval(assistant, args, progress)
-        if args.command == "serve":
-            from .server import serve
-
-            assistant.refresh()
-            serve(assistant, staff)
-            return EXIT_OK
-    except IndexProblem as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_ERROR
-    except FileNotFoundError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_ERROR
-    except RuntimeError as exc:  # model loading problems carry a Norwegian message
+        return COMMANDS[args.command](args, settings)
+    except (IndexProblem, FileNotFoundError, RuntimeError) as exc:
+        # RuntimeError: model loading problems carry a Norwegian message
         print(str(exc), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
-    return EXIT_USAGE
 
 
 def main(argv: list[str] | None = None) -> int:

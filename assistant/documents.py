@@ -15,12 +15,18 @@ import logging
 import re
 import tomllib
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .textclean import MAX_PAGE_CHARS, clean_page, decode_text, drop_repeated_lines, split_long_text
+from .textclean import (
+    MAX_PAGE_CHARS,
+    clean_page,
+    decode_text,
+    drop_repeated_lines,
+    split_long_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +87,26 @@ class Document:
 
     @property
     def text_hash(self) -> str:
-        """Fingerprint of the text alone: equal for the same document under two names."""
-        digest = hashlib.sha256()
-        for page in self.pages:
-            digest.update(page.text.encode("utf-8") + b"\f")
-        return digest.hexdigest()
+        return text_hash(page.text for page in self.pages)
+
+
+def text_hash(pages: Iterable[str]) -> str:
+    """Fingerprint of the text alone: equal for the same document under two names."""
+    digest = hashlib.sha256()
+    for page in pages:
+        digest.update(page.encode("utf-8") + b"\f")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """What the current index remembers of a file: enough to tell that it is unchanged."""
+
+    doc_id: str
+    path: Path
+    content_hash: str
+    text_hash: str
+    notes: tuple[Note, ...] = ()
 
 
 #: Kinds of :class:`Problem`. Only ``NOTE`` means the file was indexed.
@@ -109,7 +130,12 @@ class Problem:
 
 @dataclass
 class LoadResult:
+    #: Documents read now (new or changed files).
     documents: list[Document] = field(default_factory=list)
+    #: Ids of known files that are byte-for-byte unchanged: the caller keeps its copy.
+    unchanged: list[str] = field(default_factory=list)
+    #: Every document in the corpus (read or unchanged), in file order.
+    doc_ids: list[str] = field(default_factory=list)
     #: Files that were not indexed.
     problems: list[Problem] = field(default_factory=list)
     #: Files that were indexed, but not quite as they are (OCR, cut pages, missing pages).
@@ -482,21 +508,17 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return files
 
 
-def _reusable(path: Path, known: Mapping[str, Document]) -> Document | None:
-    """The known document for ``path`` when the file and sidecar are byte-for-byte unchanged."""
-    document = known.get(path.stem)
-    if document is None or document.path != path:
-        return None
-    if any(note.retry for note in document.notes):
-        return None  # read again: what could not be read last time may be readable now
-    return document if document_hash(path) == document.content_hash else None
+def _unchanged(path: Path, known: KnownFile | None) -> bool:
+    """Whether ``path`` is the known file with its bytes and sidecar unchanged."""
+    if known is None or known.path != path:
+        return False
+    if any(note.retry for note in known.notes):
+        return False  # read again: what could not be read last time may be readable now
+    return document_hash(path) == known.content_hash
 
 
-def _load_one(path: Path, known: Mapping[str, Document], result: LoadResult) -> Document | None:
+def _load_one(path: Path, result: LoadResult) -> Document | None:
     try:
-        reused = _reusable(path, known)
-        if reused is not None:
-            return reused
         return load_document(path)
     except DocumentError as exc:
         result.problems.append(Problem(path, str(exc), exc.action, exc.kind))
@@ -511,15 +533,15 @@ def _load_one(path: Path, known: Mapping[str, Document], result: LoadResult) -> 
 
 
 def load_corpus(
-    corpus_dir: Path, progress: bool = False, known: Mapping[str, Document] | None = None
+    corpus_dir: Path, progress: bool = False, known: Mapping[str, KnownFile] | None = None
 ) -> LoadResult:
     """Every readable document under ``corpus_dir``; unreadable ones become :class:`Problem`s.
 
-    ``known`` holds the documents of the current index by id: a file whose bytes and
-    sidecar are unchanged is taken from there instead of being parsed (and OCR'd) again.
-    Of documents with the same text under different names, one is kept (an already
-    indexed one if any, else the shortest name, since copies get suffixes like " (1)" or
-    "-kopi") and the others are reported as duplicates.
+    ``known`` describes the files of the current index by document id: a file whose bytes
+    and sidecar are unchanged is listed in ``unchanged`` instead of being parsed (and
+    OCR'd) again. Of documents with the same text under different names, one is kept (an
+    already indexed one if any, else the shortest name, since copies get suffixes like
+    " (1)" or "-kopi") and the others are reported as duplicates.
     """
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"Fant ikke korpusmappen {corpus_dir}")
@@ -531,33 +553,50 @@ def load_corpus(
         from tqdm import tqdm
 
         iterator = tqdm(files, desc="Leser dokumenter", unit="fil")
-    by_id: dict[str, Document] = {}
+    read: dict[str, Document] = {}
+    found: dict[str, tuple[Path, str, tuple[Note, ...]]] = {}  # id → path, text hash, notes
     for path in iterator:
-        document = _load_one(path, known, result)
-        if document is None:
-            continue
-        if document.doc_id in by_id:
+        doc_id = path.stem
+        entry = known.get(doc_id)
+        try:
+            unchanged = _unchanged(path, entry)
+        except OSError:
+            unchanged = False  # _load_one reports it
+        if unchanged:
+            document = None
+            text, notes = entry.text_hash, entry.notes
+        else:
+            document = _load_one(path, result)
+            if document is None:
+                continue
+            text, notes = document.text_hash, document.notes
+        if doc_id in found:
             result.problems.append(Problem(
-                path, f"samme dokument-id som {by_id[document.doc_id].path.name}",
+                path, f"samme dokument-id som {found[doc_id][0].name}",
                 "hoppet over – gi filen et annet navn", DUPLICATE))
             continue
-        by_id[document.doc_id] = document
+        found[doc_id] = (path, text, notes)
+        if document is not None:
+            read[doc_id] = document
 
-    by_text: dict[str, list[Document]] = {}
-    for document in by_id.values():
-        by_text.setdefault(document.text_hash, []).append(document)
+    by_text: dict[str, list[str]] = {}
+    for doc_id, (_, text, _) in found.items():
+        by_text.setdefault(text, []).append(doc_id)
     for group in by_text.values():
-        keeper = next((d for d in group if d.doc_id in known), None) or min(
-            group, key=lambda d: (len(d.doc_id), str(d.path)))  # "rapport" before "rapport (1)"
-        for document in group:
-            if document is keeper:
+        keeper = next((d for d in group if d in known), None) or min(
+            group, key=lambda d: (len(d), str(found[d][0])))  # "rapport" before "rapport (1)"
+        for doc_id in group:
+            if doc_id == keeper:
                 continue
-            del by_id[document.doc_id]
+            path = found.pop(doc_id)[0]
+            read.pop(doc_id, None)
             result.problems.append(Problem(
-                document.path, f"samme innhold som {keeper.path.name}",
+                path, f"samme innhold som {found[keeper][0].name}",
                 "hoppet over (indeksert én gang)", DUPLICATE))
-    result.documents = list(by_id.values())
-    for document in result.documents:
-        result.notes.extend(Problem(document.path, n.problem, n.action, NOTE) for n in document.notes)
+    result.doc_ids = list(found)
+    result.documents = list(read.values())
+    result.unchanged = [doc_id for doc_id in found if doc_id not in read]
+    for path, _, notes in found.values():
+        result.notes.extend(Problem(path, n.problem, n.action, NOTE) for n in notes)
     result.problems.sort(key=lambda p: str(p.path))
     return result

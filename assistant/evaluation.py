@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .tables import markdown_table
+
 #: The search modes evaluated by default, in the order they are reported.
 DEFAULT_MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
 #: Ranks beyond this many documents count as "not found".
@@ -334,21 +336,6 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("MRR@10", "mrr@10"),
     ("nDCG@10", "ndcg@10"),
 )
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A Markdown table, first column left-aligned and the others right-aligned, padded
-    so it also reads in a terminal."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [cells[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:])]
-        return "| " + " | ".join(padded) + " |"
-
-    separator = "| " + " | ".join(
-        ["-" * widths[0]] + ["-" * (w - 1) + ":" for w in widths[1:]]
-    ) + " |"
-    return "\n".join([line(header), separator, *(line(r) for r in rows)])
 
 
 def format_table(result: Mapping[str, Any]) -> str:

@@ -14,12 +14,12 @@ API (the web app uses it through ``Assistant.feedback``, a :class:`FeedbackStore
     answer_id = assistant.feedback.record_answer(question, answer.to_json(), mode)
     # … the user clicks 👍 or 👎, optionally with a comment:
     assistant.feedback.record_feedback(answer_id, "down", "Fant ikke årstallet")
-    report = assistant.feedback.report(limit=20)   # → Report, also ``report.to_json()``
+    report = assistant.feedback.report(limit=20)   # → FeedbackReport, also ``report.to_json()``
 
 - ``record_answer`` stores the redacted question, whether an answer was found, the cited
   document IDs, the search mode and the time (UTC), and returns the row ID to rate. Every
-  answer is recorded, so unanswered questions (``found`` false) are logged by the same call
-  (:meth:`FeedbackStore.log_unanswered` is a shorthand). An empty question is not stored
+  answer is recorded, so unanswered questions (``found`` false) are logged by the same
+  call. An empty question is not stored
   and gives ``None``: there is nothing to rate.
 - ``record_feedback`` keeps one rating per answer: the latest ``"up"``/``"down"`` wins, and
   a later call without a comment keeps the comment given earlier (so a click after the
@@ -58,9 +58,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .config import MAX_QUESTION_CHARS
+
 FILENAME = "feedback.sqlite3"
 RATINGS = ("up", "down")
-MAX_QUESTION_CHARS = 1000
 MAX_COMMENT_CHARS = 2000
 
 FNR_TOKEN = "[fødselsnummer]"
@@ -153,7 +154,7 @@ class Comment:
 
 
 @dataclass(frozen=True)
-class Report:
+class FeedbackReport:
     """What the ``report`` command prints: counts, frequent unanswered questions, comments."""
 
     answers: int = 0
@@ -273,10 +274,6 @@ class FeedbackStore:
             )
             return int(cursor.lastrowid)
 
-    def log_unanswered(self, question: str, mode: str | None = None) -> int | None:
-        """Log a question nothing relevant was found for (same as an answer with found=False)."""
-        return self.record_answer(question, {"found": False, "citations": []}, mode)
-
     def record_feedback(self, answer_id: int, rating: str, comment: str | None = None) -> None:
         """👍 (``"up"``) or 👎 (``"down"``) for an answer, with an optional comment (redacted)."""
         if rating not in RATINGS:
@@ -292,7 +289,7 @@ class FeedbackStore:
                 (answer_id, _now(), rating, comment),
             )
 
-    def report(self, limit: int = 20, comments: int = 10) -> Report:
+    def report(self, limit: int = 20, comments: int = 10) -> FeedbackReport:
         """Counts, the ``limit`` most frequent unanswered questions and the latest comments."""
         with self._connect(write=False) as conn:
             answers, unanswered = conn.execute(
@@ -307,7 +304,7 @@ class FeedbackStore:
                 "SELECT f.created, f.rating, f.comment, a.question FROM feedback f "
                 "JOIN answers a ON a.id = f.answer_id WHERE f.comment IS NOT NULL "
                 "ORDER BY f.created DESC, f.answer_id DESC LIMIT ?", (comments,)).fetchall()
-        return Report(
+        return FeedbackReport(
             answers=answers, unanswered=unanswered, up=up, down=down, with_comment=with_comment,
             top_unanswered=[QuestionCount(q, n) for q, n in top],
             recent_comments=[Comment(*row) for row in recent],

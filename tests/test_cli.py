@@ -101,3 +101,30 @@ def test_serve_with_an_unreadable_credentials_file_fails_before_loading_anything
     assert code == 1
     assert "finnes-ikke.txt" in capsys.readouterr().err
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("argv, environ", [
+    (["ask", "Hvem?", "--model", "bert-base-uncased"], {}),
+    (["ask", "Hvem?"], {"ASSISTANT_MODEL": "bert-base-uncased"}),
+    (["ask", "Hvem?", "--model", "bert-base-uncased"], {"ASSISTANT_MODEL": "intfloat/multilingual-e5-base"}),
+])
+def test_a_model_chosen_by_flag_or_variable_gets_its_own_prompts(argv, environ):
+    """The e5 prompts belong to e5 models: ``--model`` and ``ASSISTANT_MODEL`` agree."""
+    from assistant.cli import build_parser, settings_from_args
+
+    settings = settings_from_args(build_parser().parse_args(argv), environ)
+    assert settings.model.name == "bert-base-uncased"
+    assert (settings.model.query_prompt, settings.model.passage_prompt) == ("", "")
+
+
+def test_e5_models_and_prompt_variables():
+    from assistant.cli import build_parser, settings_from_args
+
+    parser = build_parser()
+    e5 = settings_from_args(parser.parse_args(["ask", "Hvem?", "--model", "intfloat/multilingual-e5-base"]), {})
+    assert (e5.model.query_prompt, e5.model.passage_prompt) == ("query: ", "passage: ")
+    own = settings_from_args(parser.parse_args(["ask", "Hvem?", "--model", "bert-base-uncased"]),
+                             {"ASSISTANT_QUERY_PROMPT": "spørsmål: "})
+    assert (own.model.query_prompt, own.model.passage_prompt) == ("spørsmål: ", "")
+    default = settings_from_args(parser.parse_args(["index"]), {"ASSISTANT_CACHE_DIR": "/tmp/x"})
+    assert default.model.query_prompt == "query: " and str(default.models_dir) == "/tmp/x/models"

@@ -6,15 +6,9 @@ import numpy as np
 import pytest
 
 from assistant.config import SearchConfig
-from assistant.index import faiss_index_kind, make_faiss_index
 from assistant.search import Searcher
-
-
-class _Index:
-    def __init__(self, vectors):
-        self.vectors = vectors
-        self.chunks = []
-        self.documents = {}
+from assistant.store import faiss_index_kind, make_faiss_index
+from tests.fakes import FakeEncoder, chunk_of, document_of, memory_index
 
 
 def clustered_vectors(n: int, d: int = 64, seed: int = 0) -> np.ndarray:
@@ -29,17 +23,17 @@ def setup():
     config = replace(SearchConfig(), hnsw_min_chunks=2000)
     x = clustered_vectors(5000)
     exact = make_faiss_index(x, x.shape[1], replace(config, hnsw_min_chunks=10**9))
-    graph = make_faiss_index(x, x.shape[1], config)
-    searcher = Searcher.__new__(Searcher)  # only the dense part is exercised here
-    searcher.config, searcher.index, searcher._masks = config, _Index(graph), {}
+    index = memory_index([document_of("d", ["tekst"])], [chunk_of("d", "tekst")] * len(x), x, config)
+    graph = index.vectors
+    searcher = Searcher(index, FakeEncoder(x.shape[1]), config)  # only dense search is used
     queries = clustered_vectors(60, seed=1)
     return config, x, exact, graph, searcher, queries
 
 
 def test_kind_follows_the_threshold():
     config = SearchConfig()
-    assert faiss_index_kind(config.hnsw_min_chunks - 1) == "IndexFlatIP"
-    assert faiss_index_kind(config.hnsw_min_chunks) == "IndexHNSWFlat"
+    assert faiss_index_kind(config.hnsw_min_chunks - 1, config) == "IndexFlatIP"
+    assert faiss_index_kind(config.hnsw_min_chunks, config) == "IndexHNSWFlat"
 
 
 def test_graph_search_finds_what_exact_search_finds(setup):

@@ -15,25 +15,25 @@ def test_passages_are_the_float32_model_vectors(embedder):
 
 
 def test_questions_and_sentences_take_the_onnx_path_with_the_right_prompts(embedder):
-    assert embedder.short is not None, embedder.fast_error
+    assert embedder.onnx is not None, embedder.onnx_error
     question = "Hvor mange kommuner er med i Osloregionen?"
     np.testing.assert_array_equal(embedder.encode_queries([question])[0],
-                                  embedder.short.encode(["query: " + question])[0])
+                                  embedder.onnx.encode(["query: " + question])[0])
     sentence = "Osloregionen har 64 medlemskommuner."
-    embedder.clear_sentence_cache()
+    embedder.sentence_cache.clear()
     np.testing.assert_array_equal(embedder.encode_sentences([sentence])[0],
-                                  embedder.short.encode(["passage: " + sentence])[0])
+                                  embedder.onnx.encode(["passage: " + sentence])[0])
 
 
 def test_sentence_vectors_are_remembered(embedder):
     sentences = ["Etablert i 2004.", "Representantskapet er høyeste organ.", "Etablert i 2004."]
-    embedder.clear_sentence_cache()
-    hits, misses = embedder.sentence_hits, embedder.sentence_misses
+    embedder.sentence_cache.clear()
+    hits, misses = embedder.sentence_cache.hits, embedder.sentence_cache.misses
     first = embedder.encode_sentences(sentences)
     np.testing.assert_array_equal(first[0], first[2])
     np.testing.assert_array_equal(embedder.encode_sentences(sentences[:2]), first[:2])
-    assert embedder.sentence_misses - misses == 2  # each distinct text encoded once
-    assert embedder.sentence_hits - hits == 3
+    assert embedder.sentence_cache.misses - misses == 2  # each distinct text encoded once
+    assert embedder.sentence_cache.hits - hits == 3
 
 
 def test_token_counts_are_the_model_tokenizer_counts(embedder):
@@ -44,9 +44,9 @@ def test_token_counts_are_the_model_tokenizer_counts(embedder):
     assert expected[1] > 512  # counting never truncates
 
 
-def test_without_the_fast_path_everything_is_sentence_transformers(embedder_model):
-    slow = Embedder(ModelConfig(), model=embedder_model, fast=False)
-    assert slow.short is None
+def test_without_the_fast_path_everything_is_sentence_transformers(embedder, embedder_model):
+    slow = Embedder(ModelConfig(), embedder.models_dir, model=embedder_model, use_onnx=False)
+    assert slow.onnx is None
     questions = ["Hvor mange kommuner er med i Osloregionen?", "Når?"]
     reference = embedder_model.encode(questions, prompt_name="query", normalize_embeddings=True)
     np.testing.assert_allclose(slow.encode_queries(questions), reference, atol=1e-5)

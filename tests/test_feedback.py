@@ -36,6 +36,11 @@ D_NUMMER = "41010012420"
 SYNTHETIC_FNR = "01890012341"
 
 
+def unanswered(store: FeedbackStore, question: str, mode: str | None = None) -> int | None:
+    """Log a question the documents had no answer to, as the app does."""
+    return store.record_answer(question, {"found": False, "citations": []}, mode)
+
+
 def found(*doc_ids: str) -> dict:
     """What ``Answer.to_json()`` looks like for an answer citing ``doc_ids``."""
     return {"question": "…", "answer": "… [1]", "found": True,
@@ -150,7 +155,7 @@ def test_round_trip_counts_unanswered_questions_and_comments(tmp_path):
                                  "hybrid")
     for variant in ("Hvor bor Ola?", "hvor  bor ola", "HVOR BOR OLA!", "Hvem er leder?"):
         store.record_answer(variant, NOT_FOUND, "hybrid")
-    unhelpful = store.log_unanswered("Hvem er leder?", "lexical")
+    unhelpful = unanswered(store, "Hvem er leder?", "lexical")
     assert store.record_answer("   ", NOT_FOUND) is None  # empty questions are not logged
 
     store.record_feedback(helped, "up")
@@ -176,7 +181,7 @@ def test_limit_keeps_the_most_frequent(tmp_path):
     store = FeedbackStore(tmp_path / FILENAME)
     for n in range(1, 5):
         for _ in range(n):
-            store.log_unanswered(f"spørsmål {n}")
+            unanswered(store, f"spørsmål {n}")
     assert [q.question for q in store.report(limit=2).top_unanswered] == ["spørsmål 4", "spørsmål 3"]
 
 
@@ -281,9 +286,9 @@ def filled_index(tmp_path):
     index = tmp_path / "index"
     store = FeedbackStore(index / FILENAME)
     for question in ("Hva koster bussen?", "hva koster  bussen", "Hvem er ordfører i Asker?"):
-        store.log_unanswered(question, "hybrid")
+        unanswered(store, question, "hybrid")
     store.record_feedback(store.record_answer("Hvor mange kommuner?", found("seed")), "up")
-    store.record_feedback(store.log_unanswered("Når er neste møte?"), "down",
+    store.record_feedback(unanswered(store, "Når er neste møte?"), "down",
                           f"Send svar til kari@nordmann.no, fnr {FNR}")
     return index
 

@@ -4,12 +4,12 @@ import shutil
 import pytest
 
 from assistant.config import ModelConfig, Settings
-from assistant.index import (
+from assistant.indexer import build_index
+from assistant.store import (
     IndexDamaged,
     IndexLocked,
     IndexMismatch,
     IndexMissing,
-    build_index,
     build_lock,
     load_index,
 )
@@ -121,9 +121,10 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from assistant.index import BUILDS, PARTIAL, IndexEmpty, current_build  # noqa: E402
+from assistant.indexer import IndexEmpty  # noqa: E402
 from assistant.norquad import convert  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
+from assistant.store import BUILDS, PARTIAL, current_build  # noqa: E402
 
 NORQUAD_SAMPLE = Path(__file__).resolve().parent / "data" / "norquad-sample.json"
 QUESTION = "Hvor mange kommuner er med i Osloregionen?"
@@ -204,8 +205,9 @@ def test_serving_continues_during_a_rebuild_and_the_new_index_is_used_without_re
     assert assistant.ask(QUESTION).found
 
     # The build runs as `python -m assistant index` would: with its own copy of the model.
-    builder = Embedder(ModelConfig(), model=SentenceTransformer(str(e5_model_dir), device="cpu"),
-                       fast=False)  # builds only: passages are float32 sentence-transformers
+    builder = Embedder(ModelConfig(), e5_model_dir.parent,
+                       model=SentenceTransformer(str(e5_model_dir), device="cpu"),
+                       use_onnx=False)  # builds only: passages are float32 sentence-transformers
     (corpus / "ferjer.txt").write_text(
         "Ferjesambandet Moss–Horten fikk elektriske ferjer i 2021.", encoding="utf-8")
     convert(NORQUAD_SAMPLE, corpus, settings.index_dir.parent / "gold.jsonl", limit=8)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from assistant.chunking import chunk_document
-from assistant.config import Settings
+from assistant.config import ChunkConfig, Settings
 from assistant.documents import (
     DUPLICATE,
     NOTE,
@@ -27,9 +27,10 @@ from assistant.documents import (
     load_corpus,
     load_document,
 )
-from assistant.index import build_index, load_index
+from assistant.indexer import build_index
 from assistant.ocr import INSTALL_TESSERACT, OcrUnavailable, find_tools
 from assistant.service import Assistant
+from assistant.store import load_index
 from assistant.textclean import MAX_PAGE_CHARS
 from tests.pdfs import make_pdf
 
@@ -229,7 +230,7 @@ def test_huge_page_is_cut_reported_and_chunks_quickly(tmp_path, embedder):
     [note] = document.notes
     assert note.problem.startswith("side 2 har over") and note.action.startswith("kuttet til")
     started = time.perf_counter()
-    chunks = chunk_document(document, embedder.count_tokens)
+    chunks = chunk_document(document, embedder.count_tokens, ChunkConfig())
     assert time.perf_counter() - started < 20  # the uncut page took minutes
     assert {c.page_start for c in chunks} == {1, 2, 3}
 

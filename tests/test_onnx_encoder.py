@@ -1,9 +1,9 @@
 """The ONNX export that encodes questions and answer sentences."""
 
 import json
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +11,13 @@ import pytest
 from assistant.config import ModelConfig
 from assistant.embedding import Embedder
 from assistant.norquad import read_norquad
-from assistant.onnx_encoder import MARKER_FILE, MODEL_FILE, OnnxEncoder, encoder_dir, is_complete
+from assistant.onnx_encoder import (
+    MARKER_FILE,
+    MODEL_FILE,
+    OnnxEncoder,
+    encoder_dir,
+    is_complete,
+)
 
 TEXTS = [
     "query: Hvor mange kommuner er med i Osloregionen?",
@@ -25,7 +31,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def test_export_gives_the_float32_vectors_on_any_cpu(embedder, embedder_model):
-    vectors = embedder.short.encode(TEXTS)
+    vectors = embedder.onnx.encode(TEXTS)
     reference = embedder_model.encode(TEXTS, normalize_embeddings=True)
     assert vectors.shape == reference.shape and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -33,7 +39,7 @@ def test_export_gives_the_float32_vectors_on_any_cpu(embedder, embedder_model):
     assert cosines.min() > 0.999, cosines
     # One text at a time, so a batch gives exactly the vectors of its texts alone.
     for text, row in zip(TEXTS, vectors):
-        np.testing.assert_array_equal(embedder.short.encode([text])[0], row)
+        np.testing.assert_array_equal(embedder.onnx.encode([text])[0], row)
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +71,8 @@ def test_token_ids_are_the_sentence_transformers_ones_also_when_cut(embedder, em
     for text in [*TEXTS, "passage: " + "Ladeinfrastruktur for tungtransport. " * 300, ""]:
         expected = embedder_model.tokenizer(text, truncation=True,
                                             max_length=embedder_model.max_seq_length)["input_ids"]
-        assert embedder.short.token_ids(text) == expected
-    assert len(embedder.short.token_ids(TEXTS[3])) == 512
+        assert embedder.onnx.token_ids(text) == expected
+    assert len(embedder.onnx.token_ids(TEXTS[3])) == 512
 
 
 def test_fast_questions_rank_float32_passages_as_the_float32_questions_do(embedder, embedder_model):
@@ -91,24 +97,24 @@ def test_fast_questions_rank_float32_passages_as_the_float32_questions_do(embedd
     np.testing.assert_allclose(fast @ index.T, exact @ index.T, atol=0.02)
 
 
-def test_the_export_is_reused_and_a_second_process_needs_no_torch(embedder, e5_model_dir, monkeypatch):
+def test_the_export_is_reused_and_a_second_process_needs_no_torch(embedder, e5_model_dir):
     cache = e5_model_dir.parents[1]
-    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(cache))
-    folder = encoder_dir(ModelConfig().name)
-    assert folder == embedder.short.folder and is_complete(folder)
+    folder = encoder_dir(ModelConfig().name, cache / "models")
+    assert folder == embedder.onnx.folder and is_complete(folder)
     marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
     assert marker["dimension"] == 384 and marker["max_length"] == 512
 
     script = (
-        "import sys; from assistant.embedding import Embedder; e = Embedder(); "
+        "import sys; from assistant.config import Settings; from assistant.embedding import Embedder; "
+        "s = Settings.from_env(); e = Embedder(s.model, s.models_dir); "
         "v = e.encode_queries(['Hvor mange kommuner?']); e.encode_sentences(['Etablert i 2004.']); "
-        "print(v.shape[1], e.model_loaded, 'torch' in sys.modules)"
+        "print(v.shape[1], 'torch' in sys.modules)  # no torch: the model was never loaded"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          env={**__import__("os").environ, "ASSISTANT_CACHE_DIR": str(cache)},
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["384", "False", "False"]
+    assert out.stdout.split() == ["384", "False"]
 
 
 def test_an_unfinished_export_is_not_used(tmp_path):
@@ -118,21 +124,20 @@ def test_an_unfinished_export_is_not_used(tmp_path):
     assert not is_complete(tmp_path)  # an older format: made again
 
 
-def test_a_failed_export_falls_back_to_sentence_transformers(embedder_model, tmp_path, monkeypatch):
+def test_a_failed_export_falls_back_to_sentence_transformers(embedder_model, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("", encoding="utf-8")  # the cache cannot be created below a file
-    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(blocker))
-    fallback = Embedder(ModelConfig(), model=embedder_model)
-    assert fallback.short is None and "ONNX" in fallback.fast_error
+    fallback = Embedder(ModelConfig(), blocker / "models", model=embedder_model)
+    assert fallback.onnx is None and "ONNX" in fallback.onnx_error
     reference = embedder_model.encode(["Når?"], prompt_name="query", normalize_embeddings=True)
     np.testing.assert_allclose(fallback.encode_queries(["Når?"]), reference, atol=1e-5)
 
 
 def test_one_worker_gives_the_same_vectors_and_a_missing_export_fails_clearly(embedder):
-    encoder = OnnxEncoder(embedder.short.folder, workers=1)
+    encoder = OnnxEncoder(embedder.onnx.folder, workers=1)
     try:
-        np.testing.assert_array_equal(encoder.encode(TEXTS[:3]), embedder.short.encode(TEXTS[:3]))
+        np.testing.assert_array_equal(encoder.encode(TEXTS[:3]), embedder.onnx.encode(TEXTS[:3]))
     finally:
         encoder.close()
     with pytest.raises(FileNotFoundError):
-        OnnxEncoder(embedder.short.folder.parent / "finnes-ikke")
+        OnnxEncoder(embedder.onnx.folder.parent / "finnes-ikke")

@@ -4,9 +4,22 @@ import numpy as np
 import pytest
 
 from assistant.selection import (
-    ANSWERABILITY_FEATURES, CHEAP_FEATURES, AnswerModels, Candidate, LogisticModel, Question,
-    answer_type, cheap_features, default_models, dense_features, fit_logistic, is_chrome,
-    is_heading, is_list_question, new_spans, spans,
+    ANSWERABILITY_FEATURES,
+    CHEAP_FEATURES,
+    AnswerModels,
+    Candidate,
+    LogisticModel,
+    Question,
+    answer_type,
+    cheap_features,
+    default_models,
+    dense_features,
+    fit_logistic,
+    is_chrome,
+    is_heading,
+    is_list_question,
+    new_spans,
+    spans,
 )
 
 

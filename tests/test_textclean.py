@@ -1,4 +1,8 @@
-from assistant.textclean import clean_page_text, decode_text, drop_repeated_lines
+from assistant.textclean import clean_page, decode_text, drop_repeated_lines
+
+
+def clean_page_text(text: str) -> str:
+    return clean_page(text)[0]
 
 
 def test_hyphenation_at_line_break_is_joined_but_real_hyphens_stay():

@@ -1,4 +1,4 @@
-"""Chunks + vectors → an index on disk, and back.
+"""The index on disk: write a build, swap it in, lock, load and verify it.
 
 Layout of ``index/``::
 
@@ -15,7 +15,8 @@ Layout of ``index/``::
 A build never touches the index it replaces: it is written into a fresh directory and
 only then made current, so a crash or a kill midway leaves the previous index intact.
 The replaced build is kept until the next swap, so a server that is just loading it
-when the swap happens still finds its files.
+when the swap happens still finds its files. What goes *into* a build is
+:mod:`assistant.indexer`'s job.
 """
 
 from __future__ import annotations
@@ -27,18 +28,16 @@ import hashlib
 import json
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunk, chunk_document
+from .chunking import Chunk, ChunkSentence
 from .config import SearchConfig, Settings
-from .documents import UNREADABLE, Document, DocumentMeta, Note, Page, Problem, load_corpus
+from .documents import Document, DocumentMeta, KnownFile, Note, text_hash
 from .lexical import LexicalIndex
 
 FORMAT_VERSION = 1
@@ -47,7 +46,11 @@ BUILDS = "builds"
 LOCK = ".lock"
 PARTIAL = ".partial-"
 CHECKSUMMED = ("documents.json", "chunks.jsonl", "vectors.faiss")
-#: Exact vectors kept next to the FAISS index, so reuse never depends on the index type.
+REBUILD = "Kjør `python -m assistant index --rebuild` for å bygge den på nytt."
+
+
+def missing_index_message(index_dir: Path) -> str:
+    return f"Fant ingen indeks i {index_dir}. Bygg den med `python -m assistant index`."
 
 
 class IndexProblem(Exception):
@@ -68,14 +71,6 @@ class IndexDamaged(IndexProblem):
 
 class IndexLocked(IndexProblem):
     pass
-
-
-class IndexEmpty(IndexProblem):
-    """Nothing in the corpus could be indexed; ``report`` says why, file by file."""
-
-    def __init__(self, message: str, report: "BuildReport"):
-        super().__init__(message)
-        self.report = report
 
 
 @dataclass(frozen=True)
@@ -113,17 +108,10 @@ class StoredDocument:
             notes=document.notes,
         )
 
-    def to_document(self, corpus_dir: Path) -> Document:
-        """The document as the loader would read it, for reuse when its file is unchanged."""
-        return Document(
-            doc_id=self.doc_id,
-            path=corpus_dir / self.path,
-            kind=self.kind,
-            meta=self.meta,
-            pages=tuple(Page(number=i + 1, text=text) for i, text in enumerate(self.pages)),
-            content_hash=self.content_hash,
-            notes=self.notes,
-        )
+    def known_file(self, corpus_dir: Path) -> KnownFile:
+        """What the loader needs to tell that this document's file is unchanged."""
+        return KnownFile(self.doc_id, corpus_dir / self.path, self.content_hash,
+                         text_hash(self.pages), self.notes)
 
 
 @dataclass
@@ -142,32 +130,6 @@ class Index:
         return self.path.name
 
 
-@dataclass
-class BuildReport:
-    """What a build did, for the summary printed after ``index``."""
-
-    index_path: Path | None = None
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    #: Files not indexed now (exit code 4); see ``kept`` for earlier versions kept.
-    problems: list[Problem] = field(default_factory=list)
-    #: Files indexed with a caveat (OCR, cut pages, pages without text).
-    notes: list[Problem] = field(default_factory=list)
-    #: Documents whose file cannot be read now, kept as indexed before.
-    kept: list[str] = field(default_factory=list)
-    #: Half-written builds of killed earlier runs that this build removed.
-    cleaned: list[str] = field(default_factory=list)
-    chunks: int = 0
-    embedded_chunks: int = 0
-    pages: int = 0
-    seconds: float = 0.0
-
-
-# --------------------------------------------------------------------------- settings
-
-
 def settings_fingerprint(settings: Settings) -> dict:
     """The parts of the settings an index depends on; a mismatch means rebuild."""
     return {
@@ -180,28 +142,15 @@ def settings_fingerprint(settings: Settings) -> dict:
     }
 
 
-def corpus_fingerprint(documents: list[Document]) -> str:
-    digest = hashlib.sha256()
-    for document in sorted(documents, key=lambda d: d.doc_id):
-        digest.update(f"{document.doc_id}\0{document.content_hash}\n".encode())
-    return digest.hexdigest()
-
-
-def passage_text(chunk: Chunk) -> str:
-    """What the model embeds for a chunk."""
-    return chunk.text
-
-
 # --------------------------------------------------------------------------- faiss
 
 
-def faiss_index_kind(chunks: int, config: SearchConfig | None = None) -> str:
+def faiss_index_kind(chunks: int, config: SearchConfig) -> str:
     """``IndexFlatIP`` (exact) below ``config.hnsw_min_chunks`` chunks, else ``IndexHNSWFlat``."""
-    config = config or SearchConfig()
     return "IndexHNSWFlat" if chunks >= config.hnsw_min_chunks else "IndexFlatIP"
 
 
-def make_faiss_index(vectors: np.ndarray, dimension: int, config: SearchConfig | None = None):
+def make_faiss_index(vectors: np.ndarray, dimension: int, config: SearchConfig):
     """Inner product over L2-normalised vectors (= cosine similarity).
 
     Exact search reads every vector for every question, which stops being cheap around
@@ -211,7 +160,6 @@ def make_faiss_index(vectors: np.ndarray, dimension: int, config: SearchConfig |
     """
     import faiss
 
-    config = config or SearchConfig()
     if faiss_index_kind(len(vectors), config) == "IndexHNSWFlat":
         index = faiss.IndexHNSWFlat(dimension, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = config.hnsw_ef_construction  # efSearch: per search
@@ -240,12 +188,15 @@ def _sha256(path: Path) -> str:
 
 
 def _chunk_to_json(chunk: Chunk) -> str:
-    return json.dumps(dataclasses.asdict(chunk), ensure_ascii=False)
+    """One line; sentences as lists of five numbers (``ChunkSentence`` fields in order)."""
+    data = dataclasses.asdict(chunk)
+    data["sentences"] = [dataclasses.astuple(s) for s in chunk.sentences]
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _chunk_from_json(line: str) -> Chunk:
     data = json.loads(line)
-    data["sentences"] = tuple(tuple(s) for s in data["sentences"])
+    data["sentences"] = tuple(ChunkSentence(*s) for s in data["sentences"])
     return Chunk(**data)
 
 
@@ -384,15 +335,14 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 
 
 def load_index(index_dir: Path, settings: Settings | None = None) -> Index:
-    """Load the current build, checking integrity and (if given) that settings match."""
+    """Load the current build, checking integrity and, unless ``settings`` is None (tools
+    that only read texts), that it was built with these settings."""
     import faiss
 
     build = current_build(index_dir)
     if build is None or not (build / "manifest.json").exists():
-        raise IndexMissing(
-            f"Fant ingen indeks i {index_dir}. Bygg den med `python -m assistant index`."
-        )
-    rebuild = "Kjør `python -m assistant index --rebuild` for å bygge den på nytt."
+        raise IndexMissing(missing_index_message(index_dir))
+    rebuild = REBUILD
     try:
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -437,7 +387,7 @@ def load_index(index_dir: Path, settings: Settings | None = None) -> Index:
 
 def check_compatible(manifest: dict, settings: Settings, index_dir: Path) -> None:
     wanted = settings_fingerprint(settings)
-    rebuild = "Kjør `python -m assistant index --rebuild` for å bygge den på nytt."
+    rebuild = REBUILD
     if manifest.get("model") != wanted["model"]:
         raise IndexMismatch(
             f"Indeksen i {index_dir} er bygget med modellen «{manifest.get('model')}», "
@@ -451,146 +401,3 @@ def check_compatible(manifest: dict, settings: Settings, index_dir: Path) -> Non
             )
 
 
-# --------------------------------------------------------------------------- build
-
-
-Reusable = dict[str, list[tuple[Chunk, np.ndarray]]]
-
-
-def _previous_index(index_dir: Path, settings: Settings) -> tuple[Index | None, Reusable]:
-    """The current index and its chunks+vectors per document, when it can be reused."""
-    try:
-        previous = load_index(index_dir, settings)
-        vectors = all_vectors(previous.vectors)  # both index types keep them exactly
-    except (IndexProblem, RuntimeError, ValueError, OSError):
-        return None, {}
-    by_doc: Reusable = {doc_id: [] for doc_id in previous.documents}
-    for chunk, vector in zip(previous.chunks, vectors):
-        by_doc.setdefault(chunk.doc_id, []).append((chunk, vector))
-    return previous, by_doc
-
-
-def _new_build_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 10**9:09d}"
-
-
-def build_index(
-    settings: Settings,
-    embedder,
-    rebuild: bool = False,
-    progress: bool = True,
-) -> BuildReport:
-    """Read the corpus, chunk and embed what changed, and swap in the new index.
-
-    Documents whose content hash is unchanged keep their text, chunks and vectors from
-    the current index (unless ``rebuild``), so re-indexing an unchanged corpus reads no
-    PDF and embeds nothing. A file that was indexed before but cannot be read now keeps
-    its earlier version (and is reported), so a damaged copy never erases a document.
-    The new build is written into ``builds/.partial-<id>`` and renamed and swapped in
-    only when complete; what a killed build leaves behind is removed by the next one.
-    """
-    started = time.perf_counter()
-    index_dir = settings.index_dir
-    report = BuildReport()
-    with build_lock(index_dir):
-        report.cleaned = clean_leftovers(index_dir)
-        build_id = _new_build_id()
-        partial = index_dir / BUILDS / f"{PARTIAL}{build_id}"
-        partial.mkdir(parents=True)
-        try:
-            _build_into(partial, build_id, settings, embedder, rebuild, progress, report)
-        finally:
-            if partial.exists():
-                shutil.rmtree(partial, ignore_errors=True)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _build_into(partial: Path, build_id: str, settings: Settings, embedder, rebuild: bool,
-                progress: bool, report: BuildReport) -> None:
-    """The body of :func:`build_index`, run under the lock with ``partial`` to write into."""
-    index_dir, corpus_dir = settings.index_dir, settings.corpus_dir
-    previous, reusable = (None, {}) if rebuild else _previous_index(index_dir, settings)
-    old_documents = previous.documents if previous is not None else {}
-    known = {doc_id: stored.to_document(corpus_dir) for doc_id, stored in old_documents.items()}
-    loaded = load_corpus(corpus_dir, progress=progress, known=known)
-    report.notes = loaded.notes
-
-    chunks: list[Chunk] = []
-    vectors: list[np.ndarray | None] = []
-    to_embed: list[int] = []
-    stored: list[StoredDocument] = []
-    for document in loaded.documents:
-        report.pages += len(document.pages)
-        stored.append(StoredDocument.from_document(document, corpus_dir))
-        old = old_documents.get(document.doc_id)
-        if old is not None and old.content_hash == document.content_hash:
-            report.unchanged.append(document.doc_id)
-            for chunk, vector in reusable.get(document.doc_id, []):
-                chunks.append(chunk)
-                vectors.append(vector)
-            continue
-        (report.updated if old is not None else report.added).append(document.doc_id)
-        for chunk in chunk_document(document, embedder.count_tokens, settings.chunking):
-            to_embed.append(len(chunks))
-            chunks.append(chunk)
-            vectors.append(None)
-
-    # A file indexed before that cannot be read now keeps its earlier version.
-    current_ids = {d.doc_id for d in loaded.documents}
-    for problem in loaded.problems:
-        old = old_documents.get(problem.path.stem)
-        if (problem.kind == UNREADABLE and old is not None and old.doc_id not in current_ids
-                and corpus_dir / old.path == problem.path):
-            problem = Problem(problem.path, problem.problem,
-                              f"{problem.action}; forrige versjon er beholdt i indeksen",
-                              problem.kind)
-            report.kept.append(old.doc_id)
-            current_ids.add(old.doc_id)
-            report.pages += len(old.pages)
-            stored.append(old)
-            for chunk, vector in reusable.get(old.doc_id, []):
-                chunks.append(chunk)
-                vectors.append(vector)
-        report.problems.append(problem)
-    report.removed = sorted(doc_id for doc_id in old_documents if doc_id not in current_ids)
-
-    if to_embed:
-        fresh = embedder.encode_passages([passage_text(chunks[i]) for i in to_embed], progress=progress)
-        for row, i in zip(fresh, to_embed):
-            vectors[i] = row
-    matrix = (
-        np.vstack(vectors).astype(np.float32)
-        if vectors
-        else np.zeros((0, embedder.dimension), dtype=np.float32)
-    )
-    report.chunks = len(chunks)
-    report.embedded_chunks = len(to_embed)
-    if not chunks:
-        skipped = "; ".join(f"{p.path.name}: {p.problem}" for p in report.problems[:5])
-        more = f" (og {len(report.problems) - 5} til)" if len(report.problems) > 5 else ""
-        raise IndexEmpty(
-            f"Fant ingen tekst å indeksere i {corpus_dir}, så indeksen er ikke endret. "
-            + (f"Hoppet over {skipped}{more}." if skipped else "Mappen har ingen dokumenter."),
-            report,
-        )
-
-    if previous is not None and not (report.added or report.updated or report.removed):
-        report.index_path = previous.path
-        return
-    manifest = {
-        "format": FORMAT_VERSION,
-        **settings_fingerprint(settings),
-        "dimension": embedder.dimension,
-        "corpus_fingerprint": corpus_fingerprint(stored),
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "documents": len(stored),
-        "chunks": len(chunks),
-        "faiss_index": faiss_index_kind(len(chunks), settings.search),
-    }
-    write_index(partial, manifest, stored, chunks, matrix, settings.search)
-    build_dir = index_dir / BUILDS / build_id
-    os.rename(partial, build_dir)
-    _fsync_dir(build_dir.parent)
-    swap_current(index_dir, build_dir)
-    report.index_path = build_dir
