@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import CONTACT_URL, SearchConfig
 from .embedding import Encoder
-from .lexical import BM25_K1, analyze
+from .lexical import analyze, bm25_ceiling
 from .search import Hit
 from .selection import (
     AnswerModels,
@@ -71,12 +71,23 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A sentence quoted in an answer (as shown), the citation it comes from, and why it
+    was chosen: its learned score and its document."""
+
+    text: str
+    n: int
+    score: float = 0.0
+    doc_id: str = ""
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str
     citations: tuple[Citation, ...] = ()
     found: bool = False
-    quotes: tuple[tuple[str, int], ...] = field(default=(), repr=False)  # (sentence, citation n)
+    quotes: tuple[Quote, ...] = field(default=(), repr=False)
     #: What was searched for: the question, or for a follow-up the question with its context.
     searched_for: str = ""
     #: The learned answerability: how likely the documents answer the question (0–1).
@@ -130,8 +141,10 @@ def answer_candidates(hits: list[Hit]) -> list[Candidate]:
 
 
 def lexical_share(question: Question, hits: list[Hit]) -> float:
-    """The best BM25 score over its ceiling for the question (0–1; unknown terms lower it)."""
-    ceiling = sum(question.weights) * (1 + BM25_K1)
+    """The best BM25 score over its ceiling for the question (0–1): the ceiling counts
+    every question term, also those the corpus lacks
+    (``selection.UNKNOWN_TERM``), which lowers it."""
+    ceiling = bm25_ceiling(question.weights)
     best = max((h.lexical for h in hits), default=0.0)
     return min(1.0, best / ceiling) if ceiling > 0 else 0.0
 
@@ -247,18 +260,15 @@ def citable(hits: list[Hit], mode: str) -> list[Hit]:
     return [hits[0], *(h for h in hits[1:] if h.dense >= floor)]
 
 
-def pick_quotes(quotes: list[tuple[str, int, float, str]],
-                margin: float = SECOND_QUOTE_MARGIN) -> list[tuple[str, int, float, str]]:
+def pick_quotes(quotes: list[Quote], margin: float = SECOND_QUOTE_MARGIN) -> list[Quote]:
     """The best quote, and the first other one that is nearly as good, says something
-    else and comes from another document. ``quotes`` are (sentence, citation number,
-    score, doc_id), best first."""
-    best_sentence, _, best_score, best_doc = quotes[0]
+    else and comes from another document (``quotes`` best first)."""
+    best = quotes[0]
     for other in quotes[1:]:
-        sentence, _, score, doc_id = other
-        if (score >= best_score - margin and doc_id != best_doc
-                and quote(sentence) != quote(best_sentence)):
-            return [quotes[0], other]
-    return [quotes[0]]
+        if (other.score >= best.score - margin and other.doc_id != best.doc_id
+                and other.text != best.text):
+            return [best, other]
+    return [best]
 
 
 def compose_answer(
@@ -295,7 +305,7 @@ def compose_answer(
 
     citations: list[Citation] = []
     seen_pages: set[tuple[str, int]] = set()
-    quotes: list[tuple[str, int, float, str]] = []
+    quotes: list[Quote] = []
     for h in order:
         hit = hits[h]
         chunk = hit.chunk
@@ -311,7 +321,7 @@ def compose_answer(
             c0, c1 = answer_unit(question, chunk, s)
             exact = tuple((c0 + a, c0 + b) for a, b in exact_spans(question, chunk.text[c0:c1]))
             highlights = ((c0, c1), *exact)
-            quotes.append((chunk.text[c0:c1], n, score, chunk.doc_id))
+            quotes.append(Quote(quote(chunk.text[c0:c1]), n, score, chunk.doc_id))
         citations.append(
             Citation(
                 n=n,
@@ -328,12 +338,12 @@ def compose_answer(
         )
 
     chosen = pick_quotes(quotes, margin=SECOND_QUOTE_MARGIN)
-    text = " ".join(f"{quote(sentence)} [{n}]" for sentence, n, _, _ in chosen)
+    text = " ".join(f"{q.text} [{q.n}]" for q in chosen)
     return Answer(
         question=question,
         answer=text,
         citations=tuple(citations),
         found=True,
-        quotes=tuple((quote(sentence), n) for sentence, n, _, _ in chosen),
+        quotes=tuple(chosen),
         confidence=selection.probability,
     )

@@ -8,7 +8,7 @@ stop words (bokmål and nynorsk) and reduces words with the Snowball Norwegian s
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +16,11 @@ import numpy as np
 
 #: BM25 term-frequency saturation; a term adds at most idf·(k1 + 1) to a score.
 BM25_K1 = 1.2
+
+
+def bm25_ceiling(idfs: Iterable[float], k1: float = BM25_K1) -> float:
+    """An upper bound of any chunk's BM25 score for query terms of these idfs."""
+    return sum(idfs) * (k1 + 1)
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:\d+)?", re.UNICODE)
 
@@ -85,9 +90,8 @@ class LexicalIndex:
         Dividing by it puts lexical scores on an absolute 0–1 scale, so a chunk that only
         matches a common word stays low even when nothing matches better.
         """
-        k1 = float(self.retriever.k1)
         terms = [t for t in analyze(query) if t in self.vocab]
-        return sum(self.idf(t) for t in terms) * (k1 + 1)
+        return bm25_ceiling((self.idf(t) for t in terms), float(self.retriever.k1))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when no query term is known)."""

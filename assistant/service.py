@@ -21,7 +21,7 @@ from .indexer import BuildReport, build_index
 from .lru import LruCache
 from .search import PUBLIC, Filters, Hit, Searcher
 from .selection import AnswerModels, default_models
-from .store import Index, IndexMissing, current_build, load_index
+from .store import Index, IndexMissing, current_build, load_index, missing_index_message
 from .timing import NO_CLOCK, StageClock
 
 CACHE_SIZE = 256
@@ -82,10 +82,7 @@ class Assistant:
         """Load the current build if it is not the one in use (after a rebuild)."""
         build = current_build(self.settings.index_dir)
         if build is None:
-            raise IndexMissing(
-                f"Fant ingen indeks i {self.settings.index_dir}. "
-                "Bygg den med `python -m assistant index`."
-            )
+            raise IndexMissing(missing_index_message(self.settings.index_dir))
         with self._lock:
             if build == self._build and self._searcher is not None:
                 return

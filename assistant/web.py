@@ -156,8 +156,8 @@ def answer_html(answer: Answer, documents: dict[str, StoredDocument] | None = No
     documents = documents or {}
     asked = answer.searched_for or answer.question
     quotes = " ".join(
-        f"«{highlighted(sentence, exact_spans(asked, sentence))}» <sup>[{n}]</sup>"
-        for sentence, n in answer.quotes
+        f"«{highlighted(q.text, exact_spans(asked, q.text))}» <sup>[{q.n}]</sup>"
+        for q in answer.quotes
     )
     sources = "".join(citation_html(c, documents.get(c.doc_id)) for c in answer.citations)
     return f"<p>{quotes}</p><p><strong>Kilder</strong></p>{sources}"

@@ -38,9 +38,9 @@ def test_member_question_cites_the_presentation_with_64_kommuner(seed_assistant)
 def test_answer_text_is_only_quoted_sentences(seed_assistant):
     answer = seed_assistant.ask("Når ble Osloregionen etablert?")
     assert answer.found
-    for sentence, n in answer.quotes:
-        citation = answer.citations[n - 1]
-        assert sentence in " ".join(citation.text.split())
+    for q in answer.quotes:
+        citation = answer.citations[q.n - 1]
+        assert q.text in " ".join(citation.text.split())
     assert "2004" in answer.answer
 
 
@@ -104,13 +104,14 @@ def test_follow_up_is_searched_with_the_previous_question(seed_assistant):
 
 
 def test_a_second_quote_needs_another_document_and_a_close_score():
-    from assistant.answer import SECOND_QUOTE_MARGIN, pick_quotes
+    from assistant.answer import SECOND_QUOTE_MARGIN, Quote, pick_quotes, quote
 
-    best = ("Osloregionen har 64 kommuner.", 1, 0.870, "a")
-    same_doc = ("Osloregionens gods- og logistikkprosjekt 2018-2020", 2, 0.869, "a")
-    other_doc = ("Regionen har om lag 2,3 millioner innbyggere.", 3, 0.869, "b")
-    far = ("Strategien ble vedtatt i 2016.", 4, 0.870 - 2 * SECOND_QUOTE_MARGIN, "c")
-    repeated = ("• Osloregionen har\n64 kommuner.", 5, 0.870, "d")  # the same, as quoted
+    best = Quote("Osloregionen har 64 kommuner.", 1, 0.870, "a")
+    same_doc = Quote("Osloregionens gods- og logistikkprosjekt 2018-2020", 2, 0.869, "a")
+    other_doc = Quote("Regionen har om lag 2,3 millioner innbyggere.", 3, 0.869, "b")
+    far = Quote("Strategien ble vedtatt i 2016.", 4, 0.870 - 2 * SECOND_QUOTE_MARGIN, "c")
+    # the same, as quoted: compose_answer quotes sentences one line, without their bullet
+    repeated = Quote(quote("• Osloregionen har\n64 kommuner."), 5, 0.870, "d")
     assert pick_quotes([best, same_doc, other_doc]) == [best, other_doc]
     assert pick_quotes([best, same_doc]) == [best]
     assert pick_quotes([best, far]) == [best]

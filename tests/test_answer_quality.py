@@ -60,8 +60,8 @@ KNOWN_FAILURES = {
 def test_suggested_questions_quote_the_answering_sentence(seed_assistant, question):
     answer = seed_assistant.ask(question)
     assert answer.found, question
-    for sentence, n in answer.quotes:  # only text from the cited passage, never our own
-        assert without_bullets(sentence) in without_bullets(answer.citations[n - 1].text)
+    for q in answer.quotes:  # only text from the cited passage, never our own
+        assert without_bullets(q.text) in without_bullets(answer.citations[q.n - 1].text)
     assert squash(EXPECTED[question]) in squash(answer.answer), answer.answer
 
 
@@ -83,9 +83,9 @@ def test_questions_the_documents_cannot_answer_are_declined(seed_assistant, ques
                                       "Hvilke politiske organer har Osloregionen?"])
 def test_headings_and_title_fragments_are_never_the_answer(seed_assistant, question):
     answer = seed_assistant.ask(question)
-    for sentence, _ in answer.quotes:
-        assert squash(sentence) not in {"osloregionen – grønt", "politiske organer:",
-                                        "landtransportprogram", "medlemmer"}, sentence
+    for q in answer.quotes:
+        assert squash(q.text) not in {"osloregionen – grønt", "politiske organer:",
+                                      "landtransportprogram", "medlemmer"}, q.text
 
 
 def test_a_list_question_quotes_the_heading_with_its_items(seed_assistant):
@@ -111,7 +111,7 @@ def test_a_follow_up_gets_new_information_not_the_previous_answer(seed_assistant
     first = seed_assistant.ask("Hva er det høyeste organet i Osloregionen?")
     follow_up = seed_assistant.ask("Og styret?", context=first.searched_for)
     assert follow_up.found and "styret" in squash(follow_up.answer)
-    assert follow_up.quotes[0][0] != first.quotes[0][0]
+    assert follow_up.quotes[0].text != first.quotes[0].text
 
 
 def test_json_answer_keeps_its_contract(seed_assistant):
