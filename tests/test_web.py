@@ -1,6 +1,8 @@
 import socket
+import struct
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -14,9 +16,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on ``port``, from the kernel's own
+    tables (``/proc/net/tcp`` and ``tcp6``: addresses in hex, 32-bit words in host order)."""
+    addresses = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        path = Path(table)
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A = LISTEN
+                continue
+            raw = b"".join(struct.pack("=I", int(address[i:i + 8], 16))
+                           for i in range(0, len(address), 8))
+            addresses.add(socket.inet_ntop(family, raw))
+    return addresses
+
+
 @pytest.fixture(scope="module")
 def server(seed_assistant):
-    running = RunningServer(seed_assistant, "127.0.0.1", free_port()).start()
+    """The app served on the default host of :class:`~assistant.config.Settings`."""
+    running = RunningServer(seed_assistant, seed_assistant.settings.host, free_port()).start()
     yield running.url
     running.stop()
 
@@ -52,7 +74,11 @@ def test_ask_endpoint_handles_empty_question(server):
 def test_page_is_norwegian_and_binds_loopback(server):
     status, page = fetch(server)
     assert status == 200 and "Osloregionen-assistenten" in page.decode("utf-8")
-    assert server.startswith("http://127.0.0.1:")
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("the kernel's socket tables (/proc/net/tcp) are Linux only")
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    # the listening socket itself: reachable from this machine only, not on 0.0.0.0 or ::
+    assert listening_addresses(port) == {"127.0.0.1"}
 
 
 def test_source_route_serves_corpus_documents(server):
