@@ -13,18 +13,19 @@ import threading
 import time
 from pathlib import Path
 
+from .render import SOURCE_ROUTE
 from .search import PUBLIC
 from .service import Assistant
 from .staff import StaffAccounts
-from .web import CSS, SOURCE_ROUTE, TITLE, create_app
+from .web import CSS, TITLE, create_app
 
 NOT_FOUND = "Fant ikke dokumentet."
 
 
 def corpus_file(assistant: Assistant, doc_id: str) -> Path | None:
     """The file of a public document, if it exists inside the corpus folder; else None."""
-    document = assistant.index.documents.get(doc_id)
-    if document is None or not PUBLIC.allows(document):
+    document = assistant.document(doc_id, PUBLIC)
+    if document is None:
         return None
     root = assistant.settings.corpus_dir.resolve()
     try:

@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from .answer import EMPTY_QUESTION, Answer, compose_answer
+from .answer import EMPTY_QUESTION, Answer, Citation, compose_answer
+from .chunking import Chunk
 from .config import MAX_QUESTION_CHARS, Settings
 from .conversation import contextualize
 from .embedding import Embedder, Encoder
@@ -21,7 +22,14 @@ from .indexer import BuildReport, build_index
 from .lru import LruCache
 from .search import PUBLIC, Filters, Hit, Searcher
 from .selection import AnswerModels, default_models
-from .store import Index, IndexMissing, current_build, load_index, missing_index_message
+from .store import (
+    Index,
+    IndexMissing,
+    StoredDocument,
+    current_build,
+    load_index,
+    missing_index_message,
+)
 from .timing import NO_CLOCK, StageClock
 
 CACHE_SIZE = 256
@@ -44,6 +52,27 @@ class SearchResult:
     query: str
     mode: str
     hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class CitedSource:
+    """What the source view shows for a citation, looked up in the index in use.
+
+    ``chunk`` is None when that index has no such chunk any more; ``document`` is None when
+    the document is gone, no longer holds the chunk, or is not allowed by the filters.
+    """
+
+    chunk: Chunk | None
+    document: StoredDocument | None
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the staff search can be narrowed to: the visible documents' ids, years, types."""
+
+    documents: list[tuple[str, str]]  # (title, doc_id), by title
+    years: list[int]  # newest first
+    doc_types: list[str]
 
 
 def normalize_question(question: str) -> str:
@@ -157,3 +186,38 @@ class Assistant:
         query = normalize_question(query)
         mode = mode or self.settings.search.mode
         return SearchResult(query, mode, self.searcher.search(query, k=k, mode=mode, filters=filters))
+
+    # ----------------------------------------------------------------- views
+
+    def documents(self, filters: Filters = PUBLIC) -> dict[str, StoredDocument]:
+        """The indexed documents the filters allow, by id (the web app's document list)."""
+        return {doc_id: document for doc_id, document in self.index.documents.items()
+                if filters.allows(document)}
+
+    def document(self, doc_id: str, filters: Filters = PUBLIC) -> StoredDocument | None:
+        """One indexed document, or None if there is none by that id or the filters hide it."""
+        document = self.index.documents.get(doc_id)
+        if document is None or not filters.allows(document):
+            return None
+        return document
+
+    def source(self, citation: Citation, filters: Filters = PUBLIC) -> CitedSource:
+        """The chunk and document a citation of an earlier answer points at, if the index
+        in use still has them (a rebuild may have changed both since)."""
+        index = self.index  # one build for both look-ups
+        if not 0 <= citation.chunk_id < len(index.chunks):
+            return CitedSource(None, None)
+        chunk = index.chunks[citation.chunk_id]
+        document = index.documents.get(citation.doc_id)
+        if document is None or chunk.doc_id != citation.doc_id or not filters.allows(document):
+            return CitedSource(chunk, None)
+        return CitedSource(chunk, document)
+
+    def filter_choices(self, filters: Filters = PUBLIC) -> FilterChoices:
+        """The staff search's filter choices among the documents ``filters`` allows."""
+        documents = self.documents(filters).values()
+        return FilterChoices(
+            documents=sorted((d.meta.title, d.doc_id) for d in documents),
+            years=sorted({d.meta.year for d in documents if d.meta.year}, reverse=True),
+            doc_types=sorted({d.meta.doc_type for d in documents if d.meta.doc_type}),
+        )

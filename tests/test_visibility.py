@@ -7,10 +7,11 @@ import urllib.request
 
 import pytest
 
+from assistant.answer import Citation
 from assistant.config import Settings
 from assistant.search import Filters
 from assistant.server import RunningServer
-from assistant.service import Assistant
+from assistant.service import Assistant, CitedSource
 
 INTERNAL = "budsjettnotat-intern"
 SECRET_SENTENCES = [
@@ -84,3 +85,24 @@ def test_symlink_out_of_the_corpus_is_not_served(mixed_assistant, tmp_path):
     finally:
         link.unlink()
         mixed_assistant.build(progress=False)
+
+
+def test_the_service_views_show_internal_documents_to_staff_only(mixed_assistant):
+    """What the web app lists, offers as filters and shows as a source comes from these."""
+    from assistant.search import PUBLIC, STAFF
+
+    assert INTERNAL not in mixed_assistant.documents(PUBLIC)
+    assert INTERNAL in mixed_assistant.documents(STAFF)
+    assert mixed_assistant.document(INTERNAL, PUBLIC) is None
+    assert mixed_assistant.document(INTERNAL, STAFF).meta.title == "Budsjettnotat"
+    assert ("Budsjettnotat", INTERNAL) not in mixed_assistant.filter_choices(PUBLIC).documents
+    assert 2026 not in mixed_assistant.filter_choices(PUBLIC).years
+    staff_choices = mixed_assistant.filter_choices(STAFF)
+    assert ("Budsjettnotat", INTERNAL) in staff_choices.documents and 2026 in staff_choices.years
+    assert staff_choices.years == sorted(staff_choices.years, reverse=True)
+
+    hit = mixed_assistant.searcher.search(SECRET_SENTENCES[0], k=1, filters=STAFF)[0]
+    citation = Citation(1, INTERNAL, "Budsjettnotat", 2026, 1, "", hit.chunk.text,
+                        chunk_id=hit.chunk_id)
+    assert mixed_assistant.source(citation, PUBLIC) == CitedSource(hit.chunk, None)
+    assert mixed_assistant.source(citation, STAFF).document.doc_id == INTERNAL

@@ -1,0 +1,245 @@
+"""HTML for the web app: answers, citations, the source view, search hits, the document list.
+
+Pure functions from the service's values to HTML strings, apart from Gradio so that they
+can be read and tested on their own. All text from documents is HTML-escaped here; the
+only markup is the app's own (citation numbers, highlights, links, copy buttons).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from urllib.parse import quote as url_quote
+
+from .answer import Answer, Citation, exact_spans
+from .chunking import Chunk
+from .lexical import analyze
+from .search import Hit
+from .store import StoredDocument
+
+#: Where the server serves the corpus files (see :mod:`assistant.server`).
+SOURCE_ROUTE = "/kilde"
+
+Span = tuple[int, int]
+
+
+# --------------------------------------------------------------------------- text
+
+
+def highlighted(text: str, spans: Iterable[Span]) -> str:
+    """``text`` escaped, with the given character spans wrapped in ``<mark>``; a span that
+    lies inside another (the exact number, date or name asked for) in ``<strong>``."""
+    outer, inner = _nested(sorted(spans))
+    parts, position = [], 0
+    for start, end in outer:
+        start = max(start, position)
+        parts.append(html.escape(text[position:start]))
+        parts.append(f"<mark>{_strong_within(text, start, end, inner)}</mark>")
+        position = max(position, end)
+    parts.append(html.escape(text[position:]))
+    return "".join(parts)
+
+
+def _nested(spans: list[Span]) -> tuple[list[Span], list[Span]]:
+    """The spans split into the outermost ones and those that lie inside another."""
+    outer = [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
+    inner = [s for s in spans if s not in outer]
+    return outer, inner
+
+
+def _strong_within(text: str, start: int, end: int, inner: list[Span]) -> str:
+    """``text[start:end]`` escaped, with the inner spans that lie within it in ``<strong>``."""
+    parts, position = [], start
+    for a, b in inner:
+        if start <= a and b <= end and a >= position:
+            parts.append(html.escape(text[position:a]))
+            parts.append(f'<strong class="svar">{html.escape(text[a:b])}</strong>')
+            position = b
+    parts.append(html.escape(text[position:end]))
+    return "".join(parts)
+
+
+def highlight_terms(text: str, query: str) -> str:
+    """``text`` escaped, with the words that match the query's terms in ``<mark>``."""
+    terms = set(analyze(query))
+    spans = []
+    for match in re.finditer(r"\w+", text):
+        stems = analyze(match.group(0))
+        if stems and stems[0] in terms:
+            spans.append((match.start(), match.end()))
+    return highlighted(text, spans)
+
+
+def compact(escaped: str) -> str:
+    """Escaped passage HTML laid out for reading: paragraphs kept, wrapped lines joined."""
+    paragraphs = re.split(r"\n\s*\n", escaped)
+    return "<br>".join(" ".join(p.split("\n")) for p in paragraphs)
+
+
+def _year(year: int | None) -> str:
+    """" (2022)" after a title, or nothing when the year is unknown."""
+    return f" ({year})" if year else ""
+
+
+def _link(href: str, text: str) -> str:
+    """A link that opens in a new tab; ``text`` must already be HTML."""
+    return f'<a href="{html.escape(href, quote=True)}" target="_blank" rel="noopener">{text}</a>'
+
+
+# --------------------------------------------------------------------------- citations
+
+
+def source_link(doc_id: str, page: int | None = None) -> str:
+    """The app's own link to a document file (PDFs open at the page)."""
+    anchor = f"#page={page}" if page else ""
+    return f"{SOURCE_ROUTE}/{url_quote(doc_id, safe='')}{anchor}"
+
+
+def citation_label(citation: Citation) -> str:
+    """How a citation is named in the answer and in the "Vis kilde" choices (not escaped)."""
+    return f"[{citation.n}] {citation.title}{_year(citation.year)}, side {citation.page}"
+
+
+def citation_links(citation: Citation, document: StoredDocument | None) -> str:
+    """Links to open a citation: its public URL, and the app's own copy of a PDF."""
+    links = []
+    if citation.url:
+        links.append(_link(citation.url, f"Åpne kilden (side {citation.page})"))
+    if document is not None and document.kind == "pdf":
+        links.append(_link(source_link(document.doc_id, citation.page), "Åpne PDF-en her"))
+    return " · ".join(links)
+
+
+def citation_html(citation: Citation, document: StoredDocument | None = None) -> str:
+    """One source under an answer: its label, the passage with the quote marked, links."""
+    return (
+        f'<details class="kilde"><summary>{html.escape(citation_label(citation))}</summary>'
+        f"<blockquote>{compact(highlighted(citation.text, citation.highlights))}</blockquote>"
+        f"{citation_links(citation, document)}</details>"
+    )
+
+
+def answer_html(answer: Answer, documents: dict[str, StoredDocument] | None = None) -> str:
+    """A chat answer: the quoted sentences with the exact answer marked, then the sources.
+
+    ``documents`` (by id) lets a citation of a PDF link to the app's own copy.
+    """
+    if not answer.found:
+        return html.escape(answer.answer)
+    documents = documents or {}
+    asked = answer.searched_for or answer.question
+    quotes = " ".join(
+        f"«{highlighted(q.text, exact_spans(asked, q.text))}» <sup>[{q.n}]</sup>"
+        for q in answer.quotes
+    )
+    sources = "".join(citation_html(c, documents.get(c.doc_id)) for c in answer.citations)
+    return f"<p>{quotes}</p><p><strong>Kilder</strong></p>{sources}"
+
+
+# --------------------------------------------------------------------------- source view
+
+
+def source_html(document: StoredDocument, chunk: Chunk, citation: Citation) -> str:
+    """The whole page a citation points at, with the passage and its sentence highlighted."""
+    page = citation.page
+    text = document.pages[page - 1] if 0 < page <= len(document.pages) else ""
+    meta = document.meta
+    return (
+        f'<div class="kildevisning" role="region" aria-label="Kildevisning">'
+        f"<h3>{html.escape(meta.title)}{_year(meta.year)}, side {page}</h3>"
+        f"<p>{compact(_marked_page(text, chunk, citation))}</p>"
+        f"{citation_links(citation, document)}</div>"
+    )
+
+
+def _marked_page(text: str, chunk: Chunk, citation: Citation) -> str:
+    """The page text escaped: the chunk's sentences on it in ``<span class="utdrag">``,
+    those the citation quotes also in ``<mark>``."""
+    page = citation.page
+    passage = [(s.page_start, s.page_end) for s in chunk.sentences if s.page == page]
+    quoted = [(s.page_start, s.page_end) for s in chunk.sentences
+              if s.page == page and any(s.start < h1 and h0 < s.end
+                                        for h0, h1 in citation.highlights)]
+    parts, position = [], 0
+    for start, end in passage:
+        parts.append(html.escape(text[position:start]))
+        body = html.escape(text[start:end])
+        if (start, end) in quoted:
+            body = f"<mark>{body}</mark>"
+        parts.append(f'<span class="utdrag">{body}</span>')
+        position = end
+    parts.append(html.escape(text[position:]))
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- search hits
+
+
+def page_span(chunk: Chunk, word: str = "side") -> str:
+    """"side 3" or "side 3–4" for the pages a chunk spans."""
+    if chunk.page_start == chunk.page_end:
+        return f"{word} {chunk.page_start}"
+    return f"{word} {chunk.page_start}–{chunk.page_end}"
+
+
+def reference(hit: Hit) -> str:
+    """A citation a staff member can paste: title, publisher, year, page, link."""
+    meta = hit.document.meta
+    pages = page_span(hit.chunk, "s.")
+    parts = [meta.title, meta.publisher, str(meta.year) if meta.year else "", pages,
+             hit.document.link(hit.chunk.page_start)]
+    return ", ".join(p for p in parts if p)
+
+
+def hits_html(query: str, hits: list[Hit]) -> str:
+    """The staff search's result list, or why it is empty."""
+    if not query.strip():
+        return "<p>Skriv inn et søk.</p>"
+    if not hits:
+        return "<p>Ingen treff.</p>"
+    return f'<p role="status">{len(hits)} treff</p>' + "".join(hit_html(hit, query) for hit in hits)
+
+
+def hit_html(hit: Hit, query: str) -> str:
+    """One search hit: title, pages, the passage with the query's words marked, a copy button."""
+    meta = hit.document.meta
+    internal = " <em>(internt)</em>" if meta.visibility == "internal" else ""
+    ref = html.escape(reference(hit), quote=True)
+    return (
+        f'<div class="treff"><strong>{hit.rank}. {html.escape(meta.title)}{_year(meta.year)}</strong>, '
+        f"{page_span(hit.chunk)}{internal}"
+        f"<blockquote>{compact(highlight_terms(hit.chunk.text, query))}</blockquote>"
+        f'<button type="button" class="kopier" data-ref="{ref}" '
+        f'aria-label="Kopier referansen til treff {hit.rank}">Kopier referanse</button></div>'
+    )
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def documents_html(documents: Iterable[StoredDocument]) -> str:
+    """The table of documents the assistant answers from, newest first."""
+    rows = "".join(_document_row(document) for document in
+                   sorted(documents, key=lambda d: (-(d.meta.year or 0), d.meta.title)))
+    return ('<table><caption>Dokumenter assistenten svarer fra</caption><thead><tr><th>Tittel</th>'
+            "<th>År</th><th>Sider</th><th>Type</th></tr></thead><tbody>" + rows + "</tbody></table>")
+
+
+def _document_row(document: StoredDocument) -> str:
+    meta = document.meta
+    title = html.escape(meta.title)
+    href = _document_href(document)
+    if href:
+        title = _link(href, title)
+    return (f"<tr><td>{title}</td><td>{meta.year or ''}</td><td>{len(document.pages)}</td>"
+            f"<td>{html.escape(meta.doc_type)}</td></tr>")
+
+
+def _document_href(document: StoredDocument) -> str:
+    """Where a document's title links to: its public URL, else the app's copy of a PDF."""
+    if document.meta.url:
+        return document.meta.url
+    if document.kind == "pdf":
+        return source_link(document.doc_id)
+    return ""
