@@ -19,6 +19,7 @@ from .cliparse import NorwegianArgumentParser
 from .config import Settings
 from .search import MODE_LABELS, MODES
 from .tables import plain_table
+from .userinput import printable
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -219,15 +220,15 @@ def print_feedback_report(report, out=sys.stdout) -> None:
         print(f"  {label:<17} {value:>6}", file=out)
     print("\nDe vanligste spørsmålene uten svar:", file=out)
     for item in report.top_unanswered:
-        print(f"  {item.count:>6}  {item.question}", file=out)
+        print(f"  {item.count:>6}  {printable(item.question)}", file=out)
     if not report.top_unanswered:
         print("  (ingen)", file=out)
     print("\nSiste kommentarer:", file=out)
     for c in report.recent_comments:
         thumb = "👍" if c.rating == "up" else "👎"
         when = c.created[:16].replace("T", " ")
-        print(f"  {when} UTC  {thumb}  «{' '.join(c.comment.split())}»  "
-              f"(spørsmål: «{c.question}»)", file=out)
+        print(f"  {printable(when)} UTC  {thumb}  «{printable(c.comment)}»  "
+              f"(spørsmål: «{printable(c.question)}»)", file=out)
     if not report.recent_comments:
         print("  (ingen)", file=out)
 
@@ -260,6 +261,10 @@ def ready_assistant(settings: Settings, progress: bool):
         raise FileNotFoundError(f"Fant verken korpusmappen {settings.corpus_dir} eller en "
                                 f"indeks i {settings.index_dir}.")
     assistant = open_assistant(settings, progress)
+    recovered = assistant.recover_index()
+    if recovered is not None:
+        print(f"Merk: lenken {settings.index_dir / 'current'} manglet. Bruker det siste hele "
+              f"bygget ({recovered.name}) i stedet for å bygge indeksen på nytt.", file=sys.stderr)
     built = assistant.ensure_index(progress=progress)
     if built is not None and built.problems:
         print_build_report(built, out=sys.stderr)

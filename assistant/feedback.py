@@ -29,29 +29,38 @@ API (the web app uses it through ``Assistant.feedback``, a :class:`FeedbackStore
 
 Redaction rules (:func:`redact`), applied to questions and comments:
 
+- First the whole text is normalised (NFKC, so full-width digits are digits; zero-width
+  characters and soft hyphens removed), and only after redaction is it cut to length, at a
+  word boundary: a cut never keeps the first digits of a number or the local part of an
+  address.
 - ``[fødselsnummer]``: every sequence of 11 digits, written together (``01019012345``) or
-  as 6 + 5 separated by a space or hyphen (``010190 12345``), not part of a longer number.
-  Checksums are deliberately not checked: a mistyped number is still personal data, and
-  numbers issued from 2032 need not follow today's control digits. (:func:`is_fodselsnummer`
-  validates the control digits for tests and documentation.) D-numbers are 11 digits too.
+  as 6 + 5 separated by one white-space character, hyphen or full stop (``010190 12345``,
+  ``010190\t12345``), not part of a longer number. Checksums are deliberately not
+  required: a mistyped number is still personal data, and numbers issued from 2032 need not
+  follow today's control digits; so D-numbers and H-numbers are caught as well.
+  (:func:`is_fodselsnummer` validates the control digits for tests and documentation.)
 - ``[e-post]``: ``something@domain.tld``.
 - ``[telefon]``: Norwegian 8-digit numbers. Without a country code the number must start
   with 2–9 (as Norwegian numbers do) and be written together (``22334455``), in pairs
-  (``22 33 44 55``) or as 3 + 2 + 3 (``412 34 567``), with spaces or hyphens. After ``+47``,
-  ``0047`` or ``(+47)`` any 8 digits in these forms count.
-- Not redacted: years (``2020``), ranges of years (``2019-2020``), counts (``64 kommuner``),
-  amounts (``2,3 mill.``, ``12 500 000 kroner``), dates (``28. oktober 2020``,
-  ``28.10.2020``), 4-digit postal codes, and 9-digit organisation numbers
+  (``22 33 44 55``, ``22.33.44.55``), as 3 + 2 + 3 (``412 34 567``), or, for mobile
+  numbers (first digit 4 or 9), as 4 + 4 (``9123 4567``). After ``+47``, ``0047`` or
+  ``(+47)`` any 8 digits in these forms count.
+- Not redacted: years (``2020``), ranges of years (``2019-2020``, ``2019 2020``), counts
+  (``64 kommuner``), amounts (``2,3 mill.``, ``12 500 000 kroner``), dates (``28. oktober
+  2020``, ``28.10.2020``), 4-digit postal codes, and 9-digit organisation numbers
   (``987 654 321``): those identify organisations in a public register, not people.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -59,6 +68,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import MAX_QUESTION_CHARS
+from .userinput import cut, without_surrogates
+
+log = logging.getLogger(__name__)
 
 FILENAME = "feedback.sqlite3"
 RATINGS = ("up", "down")
@@ -68,34 +80,51 @@ FNR_TOKEN = "[fødselsnummer]"
 EMAIL_TOKEN = "[e-post]"
 PHONE_TOKEN = "[telefon]"
 
-_SEP = r"[ \u00a0-]"  # space, no-break space (pasted text) or hyphen between digit groups
+#: Between digit groups: one white-space character (space, tab, line break, no-break space),
+#: a hyphen or a full stop.
+_SEP = r"[\s.-]"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _FNR = re.compile(rf"(?<!\d)\d{{6}}{_SEP}?\d{{5}}(?!\d)")
+#: Characters that print as nothing (zero-width space and joiners, word joiner, BOM, soft
+#: hyphen): typed or pasted inside a number they would hide it from the patterns.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]")
 
 
 def _eight_digits(first: str, tag: str) -> str:
-    """An 8-digit number written together, in pairs or as 3-2-3 (one separator throughout)."""
-    s, t = f"s{tag}", f"t{tag}"
+    """An 8-digit number written together, in pairs, as 3-2-3, or (mobile numbers, which
+    start with 4 or 9) as 4-4; one kind of separator throughout."""
+    s, t, u = f"s{tag}", f"t{tag}", f"u{tag}"
     return (rf"(?:{first}\d{{7}}"
             rf"|{first}\d(?P<{s}>{_SEP})\d\d(?P={s})\d\d(?P={s})\d\d"
-            rf"|{first}\d\d(?P<{t}>{_SEP})\d\d(?P={t})\d{{3}})")
+            rf"|{first}\d\d(?P<{t}>{_SEP})\d\d(?P={t})\d{{3}}"
+            rf"|[49]\d{{3}}(?P<{u}>{_SEP})\d{{4}})")
 
 
 _PHONE = re.compile(
     r"(?<![\d+])(?<!\d[.,])"  # not inside a longer number or the decimals of one
-    + r"(?:\(?(?:\+|00)47\)?" + _SEP + "?" + _eight_digits(r"\d", "cc")  # +47: any 8 digits
+    + r"(?:\(?(?:\+|00)47\)?" + r"[\s-]?" + _eight_digits(r"\d", "cc")  # +47: any 8 digits
     + "|" + _eight_digits("[2-9]", "no")  # no country code: Norwegian numbers start with 2–9
-    + r")(?!\d)"
+    + r")(?![\d]|[.,]\d)"
 )
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (full-width and other look-alike digits become 0–9), invisible characters
+    removed, lone surrogates (undecodable input) replaced: what redaction looks at."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    return without_surrogates(text)
 
 
 def redact(text: str) -> str:
     """``text`` with identity numbers, e-mail addresses and phone numbers replaced by tokens.
 
-    E-mail goes first (addresses may contain digits), then 11-digit numbers, then phones.
+    The whole text is normalised first (:func:`normalize_text`); cut it only afterwards
+    (:func:`cut`), so that a cut never leaves part of a number or address behind. E-mail
+    goes first (addresses may contain digits), then 11-digit numbers, then phones.
     """
-    text = _EMAIL.sub(EMAIL_TOKEN, text)
+    text = _EMAIL.sub(EMAIL_TOKEN, normalize_text(text))
     text = _FNR.sub(FNR_TOKEN, text)
     return _PHONE.sub(PHONE_TOKEN, text)
 
@@ -227,6 +256,8 @@ class FeedbackStore:
         self.path = Path(path)
         self._schema_lock = threading.Lock()
         self._ready = False
+        #: What went wrong with the file, if anything (for staff, never for citizens).
+        self.problem: str | None = None
 
     @contextmanager
     def _connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
@@ -234,51 +265,88 @@ class FeedbackStore:
 
         Writers take the write lock when the transaction starts (``BEGIN IMMEDIATE``), so
         they queue up behind each other (up to the 30 s timeout) instead of failing with
-        "database is locked" when a read turns into a write mid-transaction.
+        "database is locked" when a read turns into a write mid-transaction. A file that
+        turns out to be damaged (not locked) is set aside and a new one started; the
+        caller's statement then fails once, and the next call works.
         """
         self._ensure_schema()
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        try:
+            with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
+                conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if not isinstance(exc, (sqlite3.OperationalError, sqlite3.IntegrityError)):
+                with self._schema_lock:
+                    self._set_aside(exc)
+                    self._ready = False
+            raise
 
     def _ensure_schema(self) -> None:
         with self._schema_lock:
             if self._ready:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
-                _use_wal(conn, self.path)
-                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            try:
+                self._create_schema()
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise  # locked or unwritable: not damage, nothing to set aside
+                self._set_aside(exc)
+                self._create_schema()
             self._ready = True
+
+    def _create_schema(self) -> None:
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
+            _use_wal(conn, self.path)
+            conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            conn.execute("SELECT COUNT(*) FROM answers").fetchone()
+
+    def _set_aside(self, exc: BaseException) -> None:
+        """Move a damaged database file (and its WAL files) aside, so a new one can start:
+        feedback is a side matter and must never stop the answers."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        damaged = self.path.with_name(f"{self.path.name}.skadet-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            source = self.path.with_name(self.path.name + suffix)
+            if source.exists():
+                os.replace(source, damaged.with_name(damaged.name + suffix))
+        self.problem = (f"Tilbakemeldingsfilen {self.path} var skadet ({exc}); den er flyttet "
+                        f"til {damaged.name}, og en ny er startet.")
+        log.warning(self.problem)
 
     def record_answer(self, question: str, answer_json: dict, mode: str | None = None) -> int | None:
         """Log one answer (found or not); the ID is what :meth:`record_feedback` rates."""
-        question = redact(" ".join((question or answer_json.get("question") or "").split()))
+        question = " ".join(redact(question or answer_json.get("question") or "").split())
+        question = cut(question, MAX_QUESTION_CHARS)
         if not question:
             return None
-        question = question[:MAX_QUESTION_CHARS]
         doc_ids = list(dict.fromkeys(
             c["doc_id"] for c in answer_json.get("citations", ()) if c.get("doc_id")))
-        with self._connect() as conn:
-            cursor = conn.execute(
-                "INSERT INTO answers (created, question, normalized, found, doc_ids, mode) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (_now(), question, question_key(question),
-                 int(bool(answer_json.get("found"))), json.dumps(doc_ids, ensure_ascii=False), mode),
-            )
-            return int(cursor.lastrowid)
+        row = (_now(), question, question_key(question), int(bool(answer_json.get("found"))),
+               json.dumps(doc_ids, ensure_ascii=False), mode)
+        for attempt in (1, 2):  # a damaged file is set aside on the first; the second is new
+            try:
+                with self._connect() as conn:
+                    cursor = conn.execute(
+                        "INSERT INTO answers (created, question, normalized, found, doc_ids, "
+                        "mode) VALUES (?, ?, ?, ?, ?, ?)", row)
+                    return int(cursor.lastrowid)
+            except sqlite3.DatabaseError as exc:
+                if attempt == 2 or isinstance(exc, sqlite3.OperationalError):
+                    raise
+        return None
 
     def record_feedback(self, answer_id: int, rating: str, comment: str | None = None) -> None:
         """👍 (``"up"``) or 👎 (``"down"``) for an answer, with an optional comment (redacted)."""
         if rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
-        comment = redact(comment.strip())[:MAX_COMMENT_CHARS] if comment and comment.strip() else None
+        comment = cut(redact(comment).strip(), MAX_COMMENT_CHARS) if comment and comment.strip() else None
         with self._connect() as conn:
             if conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is None:
                 raise UnknownAnswer(answer_id)

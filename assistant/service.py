@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import Path
 
 from .answer import EMPTY_QUESTION, Answer, Citation, compose_answer
 from .chunking import Chunk
@@ -29,8 +30,10 @@ from .store import (
     current_build,
     load_index,
     missing_index_message,
+    recover_current,
 )
 from .timing import NO_CLOCK, StageClock
+from .userinput import cut, without_surrogates
 
 CACHE_SIZE = 256
 
@@ -76,8 +79,9 @@ class FilterChoices:
 
 
 def normalize_question(question: str) -> str:
-    """Collapse white space and cut very long questions instead of failing on them."""
-    return " ".join((question or "").split())[:MAX_QUESTION_CHARS]
+    """Collapse white space, replace undecodable characters, and cut very long questions
+    at a word boundary instead of failing on them (the cut never splits a number)."""
+    return cut(" ".join(without_surrogates(question or "").split()), MAX_QUESTION_CHARS)
 
 
 class Assistant:
@@ -100,6 +104,10 @@ class Assistant:
         report = build_index(self.settings, self.embedder, rebuild=rebuild, progress=progress)
         self.refresh()
         return report
+
+    def recover_index(self) -> Path | None:
+        """Point a lost ``current`` link at the newest intact build; the build, or None."""
+        return recover_current(self.settings.index_dir)
 
     def ensure_index(self, progress: bool = True) -> BuildReport | None:
         """Build the index when there is none yet (first start of ``serve``)."""

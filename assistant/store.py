@@ -290,17 +290,48 @@ def swap_current(index_dir: Path, build_dir: Path) -> None:
 
 
 def clean_leftovers(index_dir: Path) -> list[str]:
-    """Remove what killed builds left behind; only call while holding the build lock."""
+    """Remove what killed builds left behind; only call while holding the build lock.
+
+    That is half-written builds (``.partial-*``), temporary links, and complete builds
+    newer than ``current``: a build killed between its rename and the swap (build ids
+    sort by time, and the build kept after a swap is always older than ``current``).
+    """
     removed = []
     builds = index_dir / BUILDS
+    current = current_build(index_dir)
     if builds.is_dir():
         for path in builds.iterdir():
-            if path.name.startswith(PARTIAL):
+            orphan = current is not None and path.name > current.name and path != current
+            if path.name.startswith(PARTIAL) or orphan:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path.name)
     for link in index_dir.glob(f".{CURRENT}.*"):
         link.unlink(missing_ok=True)
     return sorted(removed)
+
+
+def recover_current(index_dir: Path) -> Path | None:
+    """When ``current`` is gone but complete builds remain, point it at the newest build
+    that loads and passes its checksums; returns that build (None: nothing to recover).
+
+    Without this a lost link would make ``ask`` rebuild the whole index from scratch.
+    """
+    builds = index_dir / BUILDS
+    if current_build(index_dir) is not None or not builds.is_dir():
+        return None
+    with build_lock(index_dir):
+        if current_build(index_dir) is not None:
+            return None
+        candidates = sorted((p for p in builds.iterdir() if not p.name.startswith(PARTIAL)
+                             and (p / "manifest.json").is_file()), reverse=True)
+        for build in candidates:
+            try:
+                _verify(build, index_dir)
+            except IndexProblem:
+                continue
+            swap_current(index_dir, build)
+            return build
+    return None
 
 
 @contextmanager
@@ -334,14 +365,8 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 # --------------------------------------------------------------------------- load
 
 
-def load_index(index_dir: Path, settings: Settings | None = None) -> Index:
-    """Load the current build, checking integrity and, unless ``settings`` is None (tools
-    that only read texts), that it was built with these settings."""
-    import faiss
-
-    build = current_build(index_dir)
-    if build is None or not (build / "manifest.json").exists():
-        raise IndexMissing(missing_index_message(index_dir))
+def _verify(build: Path, index_dir: Path) -> dict:
+    """The manifest of ``build``, after checking its format and every file's checksum."""
     rebuild = REBUILD
     try:
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
@@ -357,6 +382,18 @@ def load_index(index_dir: Path, settings: Settings | None = None) -> Index:
             raise IndexDamaged(
                 f"Indeksen i {index_dir} er skadet: {name} stemmer ikke med sjekksummen. {rebuild}"
             )
+    return manifest
+
+
+def load_index(index_dir: Path, settings: Settings | None = None) -> Index:
+    """Load the current build, checking integrity and, unless ``settings`` is None (tools
+    that only read texts), that it was built with these settings."""
+    import faiss
+
+    build = current_build(index_dir)
+    if build is None or not (build / "manifest.json").exists():
+        raise IndexMissing(missing_index_message(index_dir))
+    manifest = _verify(build, index_dir)
     if settings is not None:
         check_compatible(manifest, settings, index_dir)
     try:
@@ -369,11 +406,11 @@ def load_index(index_dir: Path, settings: Settings | None = None) -> Index:
         vectors = faiss.read_index(str(build / "vectors.faiss"))
         lexical = LexicalIndex.load(build / "lexical")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexDamaged(f"Indeksen i {index_dir} kan ikke leses ({exc}). {rebuild}") from exc
+        raise IndexDamaged(f"Indeksen i {index_dir} kan ikke leses ({exc}). {REBUILD}") from exc
     if vectors.ntotal != len(chunks):
         raise IndexDamaged(
             f"Indeksen i {index_dir} er skadet: {vectors.ntotal} vektorer for "
-            f"{len(chunks)} tekstbiter. {rebuild}"
+            f"{len(chunks)} tekstbiter. {REBUILD}"
         )
     return Index(
         path=build,

@@ -128,3 +128,16 @@ def test_e5_models_and_prompt_variables():
     assert (own.model.query_prompt, own.model.passage_prompt) == ("spørsmål: ", "")
     default = settings_from_args(parser.parse_args(["index"]), {"ASSISTANT_CACHE_DIR": "/tmp/x"})
     assert default.model.query_prompt == "query: " and str(default.models_dir) == "/tmp/x/models"
+
+
+def test_a_question_that_is_not_valid_text_gets_an_answer_not_a_traceback(seed_assistant, env):
+    """Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape)."""
+    settings = seed_assistant.settings
+    for as_json in ([], ["--json"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "assistant", "ask", b"Hvor mange kommuner \xff\xfe?",
+             "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir),
+             "--quiet", *as_json], capture_output=True, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
+        assert b"Traceback" not in result.stderr
+        assert "64" in result.stdout.decode("utf-8")

@@ -107,6 +107,11 @@ def test_email_addresses_become_e_post_token(address):
     "(+47) 412 34 567",
     "+47 01 23 45 67",  # with the country code any 8 digits count
     "22\u00a033\u00a044\u00a055",  # no-break spaces from pasted text
+    "9123 4567",  # a mobile number as 4 + 4
+    "41 23 45 67",
+    "91.23.45.67",  # dotted
+    "912\u200b34\u200b567",  # zero-width spaces inside
+    "\uff19\uff11\uff12\uff13\uff14\uff15\uff16\uff17",  # full-width digits
 ])
 def test_norwegian_phone_numbers_become_telefon_token(phone):
     assert redact(f"Ring meg på {phone} i morgen.") == f"Ring meg på {PHONE_TOKEN} i morgen."
@@ -116,6 +121,7 @@ def test_norwegian_phone_numbers_become_telefon_token(phone):
     "Hva skjedde i 2020?",
     "Hva ble gjort fra 2019-2020 og 2019–2020?",
     "Listen 2019 2020 2021 er årstall.",
+    "Fra 2019 2020 til 2021 2022.",
     "Osloregionen har 64 kommuner.",
     "Regionen har om lag 2,3 mill. innbyggere.",
     "Budsjettet var 12 500 000 kroner.",
@@ -347,3 +353,62 @@ def test_report_help_is_norwegian():
     assert "Vis antall 👍 og 👎" in result.stdout and "Avslutningskoder" in result.stdout
     bad = run_cli("report", "--limit", "0")
     assert bad.returncode == 2 and "positivt heltall" in bad.stderr
+
+
+@pytest.mark.parametrize("text", [
+    f"Nummeret mitt er {FNR[:6]}\t{FNR[6:]}.",  # a tab inside, as in a pasted comment
+    f"Nummeret mitt er {FNR[:6]}.{FNR[6:]}.",
+    f"Nummeret mitt er {FNR[:3]}\u200b{FNR[3:]}.",  # zero-width space inside
+    f"Nummeret mitt er {FNR[:6]}\n{FNR[6:]}.",
+])
+def test_identity_numbers_hidden_by_separators_are_caught(text):
+    assert redact(text) == f"Nummeret mitt er {FNR_TOKEN}."
+
+
+def test_a_long_question_is_redacted_before_it_is_cut(seed_assistant, tmp_path):
+    """A number or address straddling the length limit must not leave its first part,
+    on the way the web app logs a question: asked, then the answer's question recorded."""
+    from assistant.config import MAX_QUESTION_CHARS
+
+    store = FeedbackStore(tmp_path / FILENAME)
+    for tail in (FNR, "kari.nordmann@example.no"):
+        question = "ord " * ((MAX_QUESTION_CHARS - 6) // 4) + "xy " + tail + " og mer tekst"
+        answer = seed_assistant.ask(question)
+        assert len(answer.question) <= MAX_QUESTION_CHARS
+        store.record_answer(answer.question, answer.to_json())
+    raw = (tmp_path / FILENAME).read_bytes()
+    assert FNR[:5].encode() not in raw and b"kari.nordm" not in raw
+
+
+def test_a_damaged_file_is_set_aside_and_a_new_one_started(tmp_path):
+    path = tmp_path / FILENAME
+    path.write_bytes(b"ikke en database " * 200)
+    store = FeedbackStore(path)
+    answer_id = store.record_answer("Hvem leder rådet?", {"found": False, "citations": []})
+    store.record_feedback(answer_id, "down", "fant ikke")
+    assert store.report().answers == 1 and store.problem and "skadet" in store.problem
+    aside = [p.name for p in tmp_path.iterdir() if ".skadet-" in p.name]
+    assert len(aside) == 1 and (tmp_path / aside[0]).read_bytes().startswith(b"ikke en database")
+
+
+def test_a_file_damaged_while_in_use_costs_no_answer(tmp_path):
+    path = tmp_path / FILENAME
+    store = FeedbackStore(path)
+    store.record_answer("Første spørsmål?", {"found": True, "citations": []})
+    path.write_bytes(b"\0skadet" * 4096)
+    for name in ("-wal", "-shm"):
+        path.with_name(path.name + name).unlink(missing_ok=True)
+    assert store.record_answer("Andre spørsmål?", {"found": True, "citations": []}) == 1
+    assert store.report().answers == 1 and store.problem
+
+
+def test_report_never_sends_terminal_escape_codes(tmp_path):
+    """Stored feedback that tries to clear the staff member's terminal and set its title."""
+    index = tmp_path / "index"
+    store = FeedbackStore(index / FILENAME)
+    attack = "\x1b[2J\x1b[H\x1b]0;overtatt\x07Bra svar\x9b31m\u202eslutt"
+    store.record_feedback(unanswered(store, "Spørsmål\x1b[5m blinker?"), "down", attack)
+    result = run_cli("report", "--index", str(index), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not any(ch in result.stdout for ch in "\x1b\x07\x9b\u202e")
+    assert "Bra svar" in result.stdout and "blinker" in result.stdout

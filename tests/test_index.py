@@ -259,3 +259,28 @@ def test_corpus_with_nothing_indexable_leaves_the_index_alone(settings, embedder
         build_index(settings, embedder, progress=False, rebuild=True)
     assert current_build(settings.index_dir) == first.index_path
     assert not partial_builds(settings.index_dir)
+
+
+def test_a_build_killed_between_rename_and_swap_is_removed_by_the_next(settings, embedder):
+    first = build_index(settings, embedder, progress=False)
+    # What a kill -9 after os.rename(partial, build) and before swap_current leaves: a
+    # complete build, newer than current, that nothing points at.
+    orphan = first.index_path.with_name(first.index_path.name[:8] + "T999999-000000000")
+    shutil.copytree(first.index_path, orphan)
+    again = build_index(settings, embedder, progress=False)
+    assert again.cleaned == [orphan.name] and not orphan.exists()
+    assert current_build(settings.index_dir) == first.index_path
+
+
+def test_a_lost_current_link_is_recovered_without_rebuilding(settings, embedder, e5_model_dir):
+    first = build_index(settings, embedder, progress=False)
+    (settings.index_dir / "current").unlink()
+    env = {**os.environ, "ASSISTANT_CACHE_DIR": str(e5_model_dir.parents[1])}
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", QUESTION, "--json", "--corpus",
+         str(settings.corpus_dir), "--index", str(settings.index_dir)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["found"] is True
+    assert "manglet" in result.stderr and "Indeksering ferdig" not in result.stderr
+    assert current_build(settings.index_dir) == first.index_path
