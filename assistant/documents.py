@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import tomllib
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .sidecar import SidecarError, sidecar_path
+from .sidecar import read_sidecar as _read_sidecar_file
 from .textclean import MAX_PAGE_CHARS, clean_page, decode_text, drop_repeated_lines, split_long_text
 
 log = logging.getLogger(__name__)
@@ -130,18 +131,10 @@ class DocumentError(Exception):
 
 def read_sidecar(path: Path) -> dict:
     """The ``<stem>.meta.toml`` next to ``path`` as a dict (empty when there is none)."""
-    sidecar = sidecar_path(path)
-    if not sidecar.exists():
-        return {}
     try:
-        data = tomllib.loads(sidecar.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"ugyldig metadatafil {sidecar.name}: {exc}", action=FIX_SIDECAR) from exc
-    return data
-
-
-def sidecar_path(path: Path) -> Path:
-    return path.with_name(path.stem + ".meta.toml")
+        return _read_sidecar_file(path)
+    except SidecarError as exc:
+        raise DocumentError(str(exc), action=FIX_SIDECAR) from exc
 
 
 def title_from_filename(stem: str) -> str:

@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+from .sidecar import META_SUFFIX, dumps_meta_toml, write_meta_toml  # noqa: F401 (re-exported)
+
 USER_AGENT = "Osloregionen-assistenten/0.1 (henter offentlige rapporter; Python-urllib)"
 DEFAULT_TIMEOUT = 20.0
-META_SUFFIX = ".meta.toml"
 #: How many matching links without ``.pdf`` in the name we ask for their Content-Type.
 MAX_CONTENT_TYPE_PROBES = 5
 _CHUNK = 64 * 1024
@@ -230,57 +231,7 @@ def _parse_report(entry: Any, where: str) -> Report:
 
 
 # ---------------------------------------------------------------------------------------
-# Sidecar metadata (TOML written by hand: there is no TOML writer in the standard library)
-
-_BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def _toml_string(value: str) -> str:
-    out = []
-    for ch in value:
-        if ch in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"kan ikke skrive {value!r} som TOML")
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, Path):
-        return _toml_string(str(value))
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"kan ikke skrive verdier av typen {type(value).__name__} som TOML")
-
-
-def dumps_meta_toml(meta: Mapping[str, Any]) -> str:
-    """Flat ``key = value`` TOML for a sidecar; keys keep their order, ``None`` is left out."""
-    lines = []
-    for key, value in meta.items():
-        if value is None:
-            continue
-        toml_key = key if _BARE_KEY_RE.match(key) else _toml_string(key)
-        lines.append(f"{toml_key} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def write_meta_toml(path: str | os.PathLike[str], meta: Mapping[str, Any]) -> None:
-    """Write a sidecar metadata file atomically (temporary file, then rename)."""
-    path = Path(path)
-    _atomic_write_bytes(path, dumps_meta_toml(meta).encode("utf-8"))
+# Sidecar metadata (the format itself lives in assistant.sidecar)
 
 
 def report_meta(report: Report, pdf_url: str) -> dict[str, Any]:
@@ -295,17 +246,6 @@ def report_meta(report: Report, pdf_url: str) -> dict[str, Any]:
         "visibility": "public",
         "doc_type": report.doc_type,
     }
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
 
 
 def _unlink_quietly(path: str | os.PathLike[str]) -> None:
