@@ -25,7 +25,6 @@ from .textclean import MAX_PAGE_CHARS, clean_page, decode_text, drop_repeated_li
 
 log = logging.getLogger(__name__)
 
-DOCUMENT_SUFFIXES = {".pdf", ".txt", ".md"}
 #: Files in the corpus folder that describe documents rather than being documents.
 CONFIG_SUFFIXES = {".toml", ".json", ".jsonl", ".yaml", ".yml"}
 VISIBILITIES = ("public", "internal")
@@ -70,7 +69,7 @@ class Note:
 class Document:
     doc_id: str
     path: Path
-    kind: str  # "pdf", "txt" or "md"
+    kind: str  # the suffix without the dot: "pdf", "txt", "md", "docx", "pptx", "html" …
     meta: DocumentMeta
     pages: tuple[Page, ...]
     content_hash: str
@@ -401,7 +400,10 @@ def _pdf_info(reader) -> dict:
         return {}
 
 
-READERS = {".pdf": read_pdf_pages, ".txt": read_text_pages, ".md": read_text_pages}
+from .formats import FORMAT_READERS, unsupported_reason  # noqa: E402 (formats uses the names above)
+
+READERS = {".pdf": read_pdf_pages, ".txt": read_text_pages, ".md": read_text_pages, **FORMAT_READERS}
+DOCUMENT_SUFFIXES = set(READERS)
 
 
 def document_hash(path: Path, notes: tuple[Note, ...] = ()) -> str:
@@ -426,7 +428,9 @@ def load_document(path: Path) -> Document:
     suffix = path.suffix.lower()
     reader = READERS.get(suffix)
     if reader is None:
-        raise DocumentError(f"filtypen «{suffix or '(ingen)'}» støttes ikke", kind=UNSUPPORTED)
+        problem, action = unsupported_reason(suffix) or (
+            f"filtypen «{suffix or '(ingen)'}» støttes ikke", SKIPPED)
+        raise DocumentError(problem, action=action, kind=UNSUPPORTED)
     sidecar = read_sidecar(path)  # a bad sidecar raises with FIX_SIDECAR already
     extracted = reader(path)
     notes = list(extracted.notes)
