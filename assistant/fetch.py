@@ -7,8 +7,8 @@ directory and write a sidecar ``<stem>.meta.toml`` next to it, the metadata form
 of the project reads (``title``, ``publisher``, ``year``, ``date``, ``url``, ``page_url``,
 ``visibility``, ``doc_type``).
 
-Only the standard library is used (urllib, html.parser, tomllib), so the script runs on a
-fresh machine. Files already present are never fetched again. Nothing is written unless a
+HTTP goes through :mod:`assistant.download`, the client the site crawler uses too
+(User-Agent, timeouts, telling "no network" from one dead link). Files already present are never fetched again. Nothing is written unless a
 real PDF arrived: downloads go to a hidden temporary file in the corpus directory, are
 checked (``%PDF-`` at the start, full length) and then renamed into place atomically.
 
@@ -21,28 +21,30 @@ Any later failure belongs to one report only and is returned as a failed
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import socket
-import ssl
 import tempfile
 import tomllib
 import unicodedata
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import date as _date
 from html.parser import HTMLParser
 from http.client import HTTPException
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-from .sidecar import META_SUFFIX, dumps_meta_toml, write_meta_toml  # noqa: F401 (re-exported)
+from .download import (  # noqa: F401 (NoNetworkError and FetchError are part of this API)
+    DEFAULT_TIMEOUT,
+    Downloader,
+    FetchError,
+    NoNetworkError,
+    decode_html,
+)
+from .sidecar import META_SUFFIX, write_meta_toml
 
-USER_AGENT = "Osloregionen-assistenten/0.1 (henter offentlige rapporter; Python-urllib)"
-DEFAULT_TIMEOUT = 20.0
 #: How many matching links without ``.pdf`` in the name we ask for their Content-Type.
 MAX_CONTENT_TYPE_PROBES = 5
 _CHUNK = 64 * 1024
@@ -101,35 +103,6 @@ class FetchResult:
 
 class ManifestError(ValueError):
     """The manifest is missing, is not valid TOML or has an invalid entry."""
-
-
-class NoNetworkError(Exception):
-    """The first network contact failed at the connection level: no network here."""
-
-    def __init__(self, host: str, reason: str):
-        self.host = host
-        self.reason = reason
-        super().__init__(
-            f"Ingen nettverkstilgang: kunne ikke nå {host} ({reason}). "
-            "Rapportene ble ikke hentet."
-        )
-
-
-class FetchError(Exception):
-    """One report could not be fetched; the message is Norwegian and shown as is."""
-
-    def __init__(self, message: str, http_status: int | None = None):
-        super().__init__(message)
-        self.http_status = http_status
-
-
-class _ConnectionFailed(FetchError):
-    """The server could not be reached at all (as opposed to an HTTP or content error)."""
-
-    def __init__(self, host: str, reason: str):
-        self.host = host
-        self.reason = reason
-        super().__init__(f"kunne ikke nå {host} ({reason})")
 
 
 # ---------------------------------------------------------------------------------------
@@ -386,63 +359,16 @@ def candidate_links(html: str, base_url: str, match: str | None) -> list[Link]:
 # HTTP
 
 
-def _host_label(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc.rsplit("@", 1)[-1] or url
-
-
-def _connection_reason(exc: BaseException) -> str | None:
-    """A Norwegian reason if ``exc`` means the server could not be reached at all
-    (no name lookup, refused, timed out, unreachable), else ``None``."""
-    reason: Any = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(exc, urllib.error.HTTPError) or isinstance(reason, ssl.SSLError):
-        return None
-    if isinstance(reason, socket.gaierror):
-        return "fant ikke vertsnavnet"
-    if isinstance(reason, ConnectionRefusedError):
-        return "tilkoblingen ble avvist"
-    if isinstance(reason, (TimeoutError, socket.timeout)):
-        return "tidsavbrudd"
-    if isinstance(reason, OSError) and reason.errno in (
-        errno.ENETUNREACH,
-        errno.EHOSTUNREACH,
-        errno.ENETDOWN,
-        errno.EHOSTDOWN,
-    ):
-        return "nettverket er ikke tilgjengelig"
-    if isinstance(reason, str) and "timed out" in reason:
-        return "tidsavbrudd"
-    return None
-
-
 @dataclass
 class _Client:
-    timeout: float
-    opener: urllib.request.OpenerDirector = field(default_factory=urllib.request.build_opener)
-    contacted: bool = False
+    """The shared :class:`~assistant.download.Downloader`, plus a cache of pages: several
+    reports are usually linked from one page, which is fetched once per run."""
+
+    downloader: Downloader
     _pages: dict[str, tuple[str, str] | FetchError] = field(default_factory=dict)
 
     def open(self, url: str, accept: str, method: str = "GET"):
-        request = urllib.request.Request(
-            url, method=method, headers={"User-Agent": USER_AGENT, "Accept": accept}
-        )
-        try:
-            response = self.opener.open(request, timeout=self.timeout)
-        except urllib.error.HTTPError as exc:
-            self.contacted = True
-            exc.close()
-            raise FetchError(f"{url} svarte med HTTP {exc.code} {exc.reason}", exc.code) from None
-        except (urllib.error.URLError, OSError, HTTPException) as exc:
-            reason = _connection_reason(exc)
-            if reason is None:
-                self.contacted = True  # something answered, just not well
-                detail = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-                raise FetchError(f"kunne ikke hente {url} ({detail})") from None
-            if not self.contacted:
-                raise NoNetworkError(_host_label(url), reason) from None
-            raise _ConnectionFailed(_host_label(url), reason) from None
-        self.contacted = True
-        return response
+        return self.downloader.open(url, accept, method=method)
 
     def page(self, url: str) -> tuple[str, str]:
         """(html, final URL) of a page; each page is fetched once per run."""
@@ -463,7 +389,7 @@ class _Client:
         except FetchError as exc:
             self._pages[url] = exc
             raise
-        html = _decode_html(body, charset)
+        html = decode_html(body, charset)
         self._pages[url] = (html, final_url)
         return html, final_url
 
@@ -479,17 +405,6 @@ class _Client:
                     continue
                 return False
         return False
-
-
-def _decode_html(body: bytes, charset: str | None) -> str:
-    if charset is None:
-        head = body[:2048].decode("ascii", "replace")
-        found = re.search(r"""<meta[^>]+charset=["']?([A-Za-z0-9_-]+)""", head, re.I)
-        charset = found.group(1) if found else "utf-8"
-    try:
-        return body.decode(charset)
-    except (LookupError, UnicodeDecodeError):
-        return body.decode("utf-8", "replace")
 
 
 # ---------------------------------------------------------------------------------------
@@ -611,7 +526,7 @@ def fetch_reports(
     level, before anything is written, and :class:`ManifestError` for a bad manifest.
     """
     reports = load_manifest(manifest) if isinstance(manifest, (str, os.PathLike)) else list(manifest)
-    client = _Client(timeout=timeout) if opener is None else _Client(timeout=timeout, opener=opener)
+    client = _Client(Downloader(timeout=timeout, opener=opener))
     corpus = Path(corpus_dir)
     results: list[FetchResult] = []
     for report in reports:

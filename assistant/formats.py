@@ -30,8 +30,12 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .textclean import MAX_PAGE_CHARS, split_long_text
+
+if TYPE_CHECKING:
+    from .documents import DocumentError, Extracted
 
 # assistant.documents imports this module to fill its READERS, so its names are imported
 # where they are used, not at the top (either module may be imported first).

@@ -30,13 +30,12 @@ from assistant.fetch import (  # noqa: E402
     ManifestError,
     NoNetworkError,
     Report,
-    dumps_meta_toml,
     fetch_reports,
     find_pdf_link,
     load_manifest,
     normalize_for_match,
-    write_meta_toml,
 )
+from assistant.sidecar import dumps_meta_toml, write_meta_toml  # noqa: E402
 
 SCRIPT = ROOT / "scripts" / "fetch_reports.py"
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
