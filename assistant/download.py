@@ -44,9 +44,11 @@ class NoNetworkError(Exception):
 class FetchError(Exception):
     """One URL could not be fetched; the message is Norwegian and shown as is."""
 
-    def __init__(self, message: str, http_status: int | None = None):
+    def __init__(self, message: str, http_status: int | None = None, location: str | None = None):
         super().__init__(message)
         self.http_status = http_status
+        #: Where a redirect that was not followed pointed.
+        self.location = location
 
 
 class ConnectionFailed(FetchError):
@@ -133,8 +135,8 @@ class _ScopedRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         if not self.allow(newurl):
-            raise FetchError(f"{req.full_url} videresender til {newurl}, utenfor nettstedet; ikke fulgt",
-                             http_status=code)
+            raise FetchError(f"{req.full_url} videresender til {newurl}; ikke fulgt",
+                             http_status=code, location=newurl)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
