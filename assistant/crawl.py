@@ -394,7 +394,10 @@ def _page_meta(run: _Run, url: str, html: bytes) -> tuple[dict, bool]:
     """Sidecar metadata of a page, and whether it has main text at all."""
     from .formats import extract_html
 
-    meta, blocks = extract_html(html, url=url)
+    try:
+        meta, blocks = extract_html(html, url=url)
+    except Exception:  # not really HTML: save it; the index reports what is wrong with it
+        return {"url": url, "visibility": "public", "doc_type": PAGE_DOC_TYPE}, True
     canonical = normalize_url(meta.url) if meta.url else None
     return ({
         "title": meta.title or None,
@@ -471,8 +474,12 @@ def _visit(run: _Run, url: str, queue: deque, seen: set[str]) -> None:
         seen.add(final)
         known = run.old.get(final, known)
     suffix = url_suffix(final)
+    if response.not_modified and known is None:
+        run.kept.add(url)
+        run.report.complete = False
+        run.emit(Event(FAILED, url, detail="serveren svarte 304 uten at det ble spurt betinget"))
+        return
     if response.not_modified:
-        assert known is not None
         kind = known.kind
     elif response.content_type in HTML_MIME:
         kind = "page"

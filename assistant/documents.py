@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .formats import FORMAT_READERS, unsupported_reason
 from .sidecar import SidecarError, sidecar_path
 from .sidecar import read_sidecar as _read_sidecar_file
 from .textclean import MAX_PAGE_CHARS, clean_page, decode_text, drop_repeated_lines, split_long_text
@@ -399,8 +400,6 @@ def _pdf_info(reader) -> dict:
     except Exception:  # damaged info dictionary: the sidecar or file name will do
         return {}
 
-
-from .formats import FORMAT_READERS, unsupported_reason  # noqa: E402 (formats uses the names above)
 
 READERS = {".pdf": read_pdf_pages, ".txt": read_text_pages, ".md": read_text_pages, **FORMAT_READERS}
 DOCUMENT_SUFFIXES = set(READERS)

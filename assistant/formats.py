@@ -75,10 +75,14 @@ def _squash(text: str) -> str:
 
 
 def _open_failed(kind: str, exc: BaseException) -> DocumentError:
-    from .documents import DocumentError, _short
+    """The error for an Office file that does not open; the libraries' own messages name
+    the full path ("Package not found at '/…'"), so only their kind of error is kept."""
+    from .documents import DocumentError
 
+    detail = "ikke en gyldig zip-pakke" if isinstance(exc, zipfile.BadZipFile) or (
+        type(exc).__name__ == "PackageNotFoundError") else type(exc).__name__
     return DocumentError(f"{kind}-filen kan ikke åpnes, den er trolig skadet eller ikke en ekte "
-                         f"{kind}-fil ({_short(exc)})", action="hoppet over – legg inn filen på nytt")
+                         f"{kind}-fil ({detail})", action="hoppet over – legg inn filen på nytt")
 
 
 def _core_info(properties, doc_type: str = "") -> dict:
