@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import tomllib
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .formats import FORMAT_READERS, unsupported_reason
+from .sidecar import SidecarError, sidecar_path
+from .sidecar import read_sidecar as _read_sidecar_file
 from .textclean import (
     MAX_PAGE_CHARS,
     clean_page,
@@ -30,7 +32,6 @@ from .textclean import (
 
 log = logging.getLogger(__name__)
 
-DOCUMENT_SUFFIXES = {".pdf", ".txt", ".md"}
 #: Files in the corpus folder that describe documents rather than being documents.
 CONFIG_SUFFIXES = {".toml", ".json", ".jsonl", ".yaml", ".yml"}
 VISIBILITIES = ("public", "internal")
@@ -75,7 +76,7 @@ class Note:
 class Document:
     doc_id: str
     path: Path
-    kind: str  # "pdf", "txt" or "md"
+    kind: str  # the suffix without the dot: "pdf", "txt", "md", "docx", "pptx", "html" …
     meta: DocumentMeta
     pages: tuple[Page, ...]
     content_hash: str
@@ -156,18 +157,10 @@ class DocumentError(Exception):
 
 def read_sidecar(path: Path) -> dict:
     """The ``<stem>.meta.toml`` next to ``path`` as a dict (empty when there is none)."""
-    sidecar = sidecar_path(path)
-    if not sidecar.exists():
-        return {}
     try:
-        data = tomllib.loads(sidecar.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"ugyldig metadatafil {sidecar.name}: {exc}", action=FIX_SIDECAR) from exc
-    return data
-
-
-def sidecar_path(path: Path) -> Path:
-    return path.with_name(path.stem + ".meta.toml")
+        return _read_sidecar_file(path)
+    except SidecarError as exc:
+        raise DocumentError(str(exc), action=FIX_SIDECAR) from exc
 
 
 def title_from_filename(stem: str) -> str:
@@ -434,7 +427,8 @@ def _pdf_info(reader) -> dict:
         return {}
 
 
-READERS = {".pdf": read_pdf_pages, ".txt": read_text_pages, ".md": read_text_pages}
+READERS = {".pdf": read_pdf_pages, ".txt": read_text_pages, ".md": read_text_pages, **FORMAT_READERS}
+DOCUMENT_SUFFIXES = set(READERS)
 
 
 def document_hash(path: Path, notes: tuple[Note, ...] = ()) -> str:
@@ -459,7 +453,9 @@ def load_document(path: Path) -> Document:
     suffix = path.suffix.lower()
     reader = READERS.get(suffix)
     if reader is None:
-        raise DocumentError(f"filtypen «{suffix or '(ingen)'}» støttes ikke", kind=UNSUPPORTED)
+        problem, action = unsupported_reason(suffix) or (
+            f"filtypen «{suffix or '(ingen)'}» støttes ikke", SKIPPED)
+        raise DocumentError(problem, action=action, kind=UNSUPPORTED)
     sidecar = read_sidecar(path)  # a bad sidecar raises with FIX_SIDECAR already
     extracted = reader(path)
     notes = list(extracted.notes)

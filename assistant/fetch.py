@@ -7,8 +7,8 @@ directory and write a sidecar ``<stem>.meta.toml`` next to it, the metadata form
 of the project reads (``title``, ``publisher``, ``year``, ``date``, ``url``, ``page_url``,
 ``visibility``, ``doc_type``).
 
-Only the standard library is used (urllib, html.parser, tomllib), so the script runs on a
-fresh machine. Files already present are never fetched again. Nothing is written unless a
+HTTP goes through :mod:`assistant.download`, the client the site crawler uses too
+(User-Agent, timeouts, telling "no network" from one dead link). Files already present are never fetched again. Nothing is written unless a
 real PDF arrived: downloads go to a hidden temporary file in the corpus directory, are
 checked (``%PDF-`` at the start, full length) and then renamed into place atomically.
 
@@ -21,27 +21,30 @@ Any later failure belongs to one report only and is returned as a failed
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import socket
-import ssl
 import tempfile
 import tomllib
 import unicodedata
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import date as _date
 from html.parser import HTMLParser
 from http.client import HTTPException
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
-USER_AGENT = "Osloregionen-assistenten/0.1 (henter offentlige rapporter; Python-urllib)"
-DEFAULT_TIMEOUT = 20.0
-META_SUFFIX = ".meta.toml"
+from .download import (  # noqa: F401 (NoNetworkError and FetchError are part of this API)
+    DEFAULT_TIMEOUT,
+    Downloader,
+    FetchError,
+    NoNetworkError,
+    decode_html,
+)
+from .sidecar import META_SUFFIX, write_meta_toml
+
 #: How many matching links without ``.pdf`` in the name we ask for their Content-Type.
 MAX_CONTENT_TYPE_PROBES = 5
 _CHUNK = 64 * 1024
@@ -59,7 +62,7 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
 @dataclass(frozen=True)
-class Report:
+class ManifestEntry:
     """One entry of the manifest."""
 
     id: str
@@ -86,7 +89,7 @@ class FetchResult:
     """What happened to one report. ``status`` is one of ``downloaded``, ``skipped`` or
     ``failed``; ``message`` is one Norwegian line fit to show the user as is."""
 
-    report: Report
+    report: ManifestEntry
     status: str
     path: Path
     url: str | None = None
@@ -102,42 +105,13 @@ class ManifestError(ValueError):
     """The manifest is missing, is not valid TOML or has an invalid entry."""
 
 
-class NoNetworkError(Exception):
-    """The first network contact failed at the connection level: no network here."""
-
-    def __init__(self, host: str, reason: str):
-        self.host = host
-        self.reason = reason
-        super().__init__(
-            f"Ingen nettverkstilgang: kunne ikke nå {host} ({reason}). "
-            "Rapportene ble ikke hentet."
-        )
-
-
-class FetchError(Exception):
-    """One report could not be fetched; the message is Norwegian and shown as is."""
-
-    def __init__(self, message: str, http_status: int | None = None):
-        super().__init__(message)
-        self.http_status = http_status
-
-
-class _ConnectionFailed(FetchError):
-    """The server could not be reached at all (as opposed to an HTTP or content error)."""
-
-    def __init__(self, host: str, reason: str):
-        self.host = host
-        self.reason = reason
-        super().__init__(f"kunne ikke nå {host} ({reason})")
-
-
 # ---------------------------------------------------------------------------------------
 # Manifest
 
 _REPORT_KEYS = {"id", "title", "year", "page", "pdf", "match", "date", "publisher", "doc_type"}
 
 
-def load_manifest(path: str | os.PathLike[str]) -> list[Report]:
+def load_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
     """Read ``[[report]]`` entries from a TOML manifest and check them.
 
     Raises :class:`ManifestError` with a Norwegian message naming the faulty entry.
@@ -154,7 +128,7 @@ def load_manifest(path: str | os.PathLike[str]) -> list[Report]:
     entries = data.get("report", [])
     if not isinstance(entries, list):
         raise ManifestError(f"{path}: «report» må være en liste av [[report]]-tabeller.")
-    reports: list[Report] = []
+    reports: list[ManifestEntry] = []
     seen: set[str] = set()
     for number, entry in enumerate(entries, start=1):
         report = _parse_report(entry, f"{path}, rapport nr. {number}")
@@ -165,7 +139,7 @@ def load_manifest(path: str | os.PathLike[str]) -> list[Report]:
     return reports
 
 
-def _parse_report(entry: Any, where: str) -> Report:
+def _parse_report(entry: Any, where: str) -> ManifestEntry:
     if not isinstance(entry, dict):
         raise ManifestError(f"{where}: må være en [[report]]-tabell.")
     unknown = sorted(set(entry) - _REPORT_KEYS)
@@ -216,7 +190,7 @@ def _parse_report(entry: Any, where: str) -> Report:
         if url is not None and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
             raise ManifestError(f"{where}: «{key}» må være en http- eller https-adresse, ikke «{url}».")
 
-    return Report(
+    return ManifestEntry(
         id=report_id,
         title=title,
         year=year,
@@ -230,60 +204,10 @@ def _parse_report(entry: Any, where: str) -> Report:
 
 
 # ---------------------------------------------------------------------------------------
-# Sidecar metadata (TOML written by hand: there is no TOML writer in the standard library)
-
-_BARE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+# Sidecar metadata (the format itself lives in assistant.sidecar)
 
 
-def _toml_string(value: str) -> str:
-    out = []
-    for ch in value:
-        if ch in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"kan ikke skrive {value!r} som TOML")
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, Path):
-        return _toml_string(str(value))
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"kan ikke skrive verdier av typen {type(value).__name__} som TOML")
-
-
-def dumps_meta_toml(meta: Mapping[str, Any]) -> str:
-    """Flat ``key = value`` TOML for a sidecar; keys keep their order, ``None`` is left out."""
-    lines = []
-    for key, value in meta.items():
-        if value is None:
-            continue
-        toml_key = key if _BARE_KEY_RE.match(key) else _toml_string(key)
-        lines.append(f"{toml_key} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def write_meta_toml(path: str | os.PathLike[str], meta: Mapping[str, Any]) -> None:
-    """Write a sidecar metadata file atomically (temporary file, then rename)."""
-    path = Path(path)
-    _atomic_write_bytes(path, dumps_meta_toml(meta).encode("utf-8"))
-
-
-def report_meta(report: Report, pdf_url: str) -> dict[str, Any]:
+def report_meta(report: ManifestEntry, pdf_url: str) -> dict[str, Any]:
     """The sidecar metadata for a downloaded report."""
     return {
         "title": report.title,
@@ -295,17 +219,6 @@ def report_meta(report: Report, pdf_url: str) -> dict[str, Any]:
         "visibility": "public",
         "doc_type": report.doc_type,
     }
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
 
 
 def _unlink_quietly(path: str | os.PathLike[str]) -> None:
@@ -446,63 +359,16 @@ def candidate_links(html: str, base_url: str, match: str | None) -> list[Link]:
 # HTTP
 
 
-def _host_label(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc.rsplit("@", 1)[-1] or url
-
-
-def _connection_reason(exc: BaseException) -> str | None:
-    """A Norwegian reason if ``exc`` means the server could not be reached at all
-    (no name lookup, refused, timed out, unreachable), else ``None``."""
-    reason: Any = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(exc, urllib.error.HTTPError) or isinstance(reason, ssl.SSLError):
-        return None
-    if isinstance(reason, socket.gaierror):
-        return "fant ikke vertsnavnet"
-    if isinstance(reason, ConnectionRefusedError):
-        return "tilkoblingen ble avvist"
-    if isinstance(reason, (TimeoutError, socket.timeout)):
-        return "tidsavbrudd"
-    if isinstance(reason, OSError) and reason.errno in (
-        errno.ENETUNREACH,
-        errno.EHOSTUNREACH,
-        errno.ENETDOWN,
-        errno.EHOSTDOWN,
-    ):
-        return "nettverket er ikke tilgjengelig"
-    if isinstance(reason, str) and "timed out" in reason:
-        return "tidsavbrudd"
-    return None
-
-
 @dataclass
 class _Client:
-    timeout: float
-    opener: urllib.request.OpenerDirector = field(default_factory=urllib.request.build_opener)
-    contacted: bool = False
+    """The shared :class:`~assistant.download.Downloader`, plus a cache of pages: several
+    reports are usually linked from one page, which is fetched once per run."""
+
+    downloader: Downloader
     _pages: dict[str, tuple[str, str] | FetchError] = field(default_factory=dict)
 
     def open(self, url: str, accept: str, method: str = "GET"):
-        request = urllib.request.Request(
-            url, method=method, headers={"User-Agent": USER_AGENT, "Accept": accept}
-        )
-        try:
-            response = self.opener.open(request, timeout=self.timeout)
-        except urllib.error.HTTPError as exc:
-            self.contacted = True
-            exc.close()
-            raise FetchError(f"{url} svarte med HTTP {exc.code} {exc.reason}", exc.code) from None
-        except (urllib.error.URLError, OSError, HTTPException) as exc:
-            reason = _connection_reason(exc)
-            if reason is None:
-                self.contacted = True  # something answered, just not well
-                detail = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-                raise FetchError(f"kunne ikke hente {url} ({detail})") from None
-            if not self.contacted:
-                raise NoNetworkError(_host_label(url), reason) from None
-            raise _ConnectionFailed(_host_label(url), reason) from None
-        self.contacted = True
-        return response
+        return self.downloader.open(url, accept, method=method)
 
     def page(self, url: str) -> tuple[str, str]:
         """(html, final URL) of a page; each page is fetched once per run."""
@@ -523,7 +389,7 @@ class _Client:
         except FetchError as exc:
             self._pages[url] = exc
             raise
-        html = _decode_html(body, charset)
+        html = decode_html(body, charset)
         self._pages[url] = (html, final_url)
         return html, final_url
 
@@ -541,17 +407,6 @@ class _Client:
         return False
 
 
-def _decode_html(body: bytes, charset: str | None) -> str:
-    if charset is None:
-        head = body[:2048].decode("ascii", "replace")
-        found = re.search(r"""<meta[^>]+charset=["']?([A-Za-z0-9_-]+)""", head, re.I)
-        charset = found.group(1) if found else "utf-8"
-    try:
-        return body.decode(charset)
-    except (LookupError, UnicodeDecodeError):
-        return body.decode("utf-8", "replace")
-
-
 # ---------------------------------------------------------------------------------------
 # Fetching
 
@@ -564,7 +419,7 @@ def _human_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
 
 
-def _resolve_pdf_url(client: _Client, report: Report) -> str:
+def _resolve_pdf_url(client: _Client, report: ManifestEntry) -> str:
     if report.pdf:
         return urldefrag(report.pdf).url
     assert report.page is not None
@@ -580,7 +435,7 @@ def _resolve_pdf_url(client: _Client, report: Report) -> str:
     raise FetchError(f"fant ingen PDF-lenke på {report.page}")
 
 
-def _download(client: _Client, report: Report, url: str, target: Path) -> int:
+def _download(client: _Client, report: ManifestEntry, url: str, target: Path) -> int:
     """Download ``url`` to ``target`` (with sidecar) if it is a PDF; returns the size."""
     tmp: str | None = None
     try:
@@ -624,7 +479,7 @@ def _download(client: _Client, report: Report, url: str, target: Path) -> int:
             _unlink_quietly(tmp)
 
 
-def fetch_report(client: _Client, report: Report, corpus_dir: Path) -> FetchResult:
+def fetch_report(client: _Client, report: ManifestEntry, corpus_dir: Path) -> FetchResult:
     target = corpus_dir / report.filename
     if target.exists():
         note = "" if target.with_name(report.meta_filename).exists() else (
@@ -656,7 +511,7 @@ def fetch_report(client: _Client, report: Report, corpus_dir: Path) -> FetchResu
 
 
 def fetch_reports(
-    manifest: str | os.PathLike[str] | Iterable[Report],
+    manifest: str | os.PathLike[str] | Iterable[ManifestEntry],
     corpus_dir: str | os.PathLike[str],
     *,
     timeout: float = DEFAULT_TIMEOUT,
@@ -671,7 +526,7 @@ def fetch_reports(
     level, before anything is written, and :class:`ManifestError` for a bad manifest.
     """
     reports = load_manifest(manifest) if isinstance(manifest, (str, os.PathLike)) else list(manifest)
-    client = _Client(timeout=timeout) if opener is None else _Client(timeout=timeout, opener=opener)
+    client = _Client(Downloader(timeout=timeout, opener=opener))
     corpus = Path(corpus_dir)
     results: list[FetchResult] = []
     for report in reports:

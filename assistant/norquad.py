@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .fetch import META_SUFFIX, dumps_meta_toml
+from .sidecar import META_SUFFIX, dumps_meta_toml
 
 ID_PREFIX = "norquad-"
 TITLE_MAX_CHARS = 120

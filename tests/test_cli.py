@@ -54,9 +54,13 @@ def test_index_reports_skipped_files_and_exit_code(tmp_path, env):
     corpus.mkdir()
     make_pdf(corpus / "plan.pdf", ["Regionen planlegger flere ladestasjoner for lastebiler."])
     (corpus / "tom.pdf").write_bytes(b"")
+    (corpus / "tall.xlsx").write_bytes(b"PK\x03\x04")
+    (corpus / "gammelt-referat.doc").write_bytes(b"\xd0\xcf\x11\xe0")
     result = run(env, "index", "--corpus", str(corpus), "--index", str(tmp_path / "index"), "--quiet")
     assert result.returncode == 4, result.stderr
     assert "tom.pdf" in result.stdout and "filen er tom" in result.stdout
+    assert "tall.xlsx" in result.stdout and "regneark støttes ikke" in result.stdout
+    assert "gammelt-referat.doc" in result.stdout and "lagre filen som .docx" in result.stdout
     assert "plan" in result.stdout
     ok = run(env, "ask", "ladestasjoner for lastebiler", "--json", "--corpus", str(corpus),
              "--index", str(tmp_path / "index"))

@@ -29,14 +29,13 @@ from assistant.fetch import (  # noqa: E402
     STATUS_SKIPPED,
     ManifestError,
     NoNetworkError,
-    Report,
-    dumps_meta_toml,
+    ManifestEntry,
     fetch_reports,
     find_pdf_link,
     load_manifest,
     normalize_for_match,
-    write_meta_toml,
 )
+from assistant.sidecar import dumps_meta_toml, write_meta_toml  # noqa: E402
 
 SCRIPT = ROOT / "scripts" / "fetch_reports.py"
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
@@ -385,8 +384,8 @@ def test_response_that_is_not_a_pdf_is_rejected(server, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     reports = [
-        Report(id="delrapport-3", title="Delrapport 3", year=2020, page=server.url("/prosjekt/gods/"), match="Delrapport 3"),
-        Report(id="direkte", title="Direkte", year=2020, pdf=server.url("/filer/ikke-pdf.pdf")),
+        ManifestEntry(id="delrapport-3", title="Delrapport 3", year=2020, page=server.url("/prosjekt/gods/"), match="Delrapport 3"),
+        ManifestEntry(id="direkte", title="Direkte", year=2020, pdf=server.url("/filer/ikke-pdf.pdf")),
     ]
     results = fetch_reports(reports, corpus, timeout=10)
     assert [r.status for r in results] == [STATUS_FAILED, STATUS_FAILED]
@@ -397,10 +396,10 @@ def test_response_that_is_not_a_pdf_is_rejected(server, tmp_path):
 def test_http_error_and_later_connection_error_fail_only_that_report(server, tmp_path):
     closed = closed_port()
     reports = [
-        Report(id="ok", title="OK", year=2020, pdf=server.url("/filer/delrapport-2-tiltak.pdf")),
-        Report(id="borte", title="Borte", year=2020, page=server.url("/prosjekt/gods/"), match="Vedlegg som er borte"),
-        Report(id="nede", title="Nede", year=2020, pdf=f"http://127.0.0.1:{closed}/x.pdf"),
-        Report(id="ok2", title="OK 2", year=2019, page=server.url("/prosjekt/gods/"), match="Delrapport 1"),
+        ManifestEntry(id="ok", title="OK", year=2020, pdf=server.url("/filer/delrapport-2-tiltak.pdf")),
+        ManifestEntry(id="borte", title="Borte", year=2020, page=server.url("/prosjekt/gods/"), match="Vedlegg som er borte"),
+        ManifestEntry(id="nede", title="Nede", year=2020, pdf=f"http://127.0.0.1:{closed}/x.pdf"),
+        ManifestEntry(id="ok2", title="OK 2", year=2019, page=server.url("/prosjekt/gods/"), match="Delrapport 1"),
     ]
     corpus = tmp_path / "corpus"
     results = fetch_reports(reports, corpus, timeout=10)
@@ -421,7 +420,7 @@ def closed_port() -> int:
 def test_no_network_raises_before_writing_anything(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    reports = [Report(id="a", title="A", year=2020, page=f"http://127.0.0.1:{closed_port()}/side/")]
+    reports = [ManifestEntry(id="a", title="A", year=2020, page=f"http://127.0.0.1:{closed_port()}/side/")]
     with pytest.raises(NoNetworkError, match="Ingen nettverkstilgang: kunne ikke nå 127.0.0.1:"):
         fetch_reports(reports, corpus, timeout=5)
     assert corpus_listing(corpus) == []
@@ -433,7 +432,7 @@ def test_timeout_on_first_contact_counts_as_no_network(tmp_path):
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
         port = silent.getsockname()[1]
-        reports = [Report(id="a", title="A", year=2020, pdf=f"http://127.0.0.1:{port}/a.pdf")]
+        reports = [ManifestEntry(id="a", title="A", year=2020, pdf=f"http://127.0.0.1:{port}/a.pdf")]
         with pytest.raises(NoNetworkError, match=r"kunne ikke nå 127\.0\.0\.1:\d+ \(tidsavbrudd\)"):
             fetch_reports(reports, tmp_path / "corpus", timeout=0.5)
     assert not (tmp_path / "corpus").exists()

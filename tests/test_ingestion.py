@@ -162,13 +162,13 @@ def test_legacy_encoded_text_file_keeps_norwegian_letters(tmp_path, encoding):
 
 
 def test_unsupported_extension_is_reported_as_such(tmp_path):
-    (tmp_path / "notat.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "arkiv.zip").write_bytes(b"PK\x03\x04")  # .docx is read since issue #15
     (tmp_path / "bilde.PNG").write_bytes(b"\x89PNG")
     (tmp_path / "uten-endelse").write_text("tekst", encoding="utf-8")
     result = load_corpus(tmp_path)
     problems = problems_by_name(result)
     assert {name: p.problem for name, p in problems.items()} == {
-        "notat.docx": "filtypen «.docx» støttes ikke",
+        "arkiv.zip": "filtypen «.zip» støttes ikke",
         "bilde.PNG": "filtypen «.png» støttes ikke",
         "uten-endelse": "filtypen «(ingen)» støttes ikke",
     }
