@@ -87,6 +87,22 @@ class ChunkConfig:
 
 
 @dataclass(frozen=True)
+class IngestConfig:
+    """Limits per file, so that one odd file cannot keep indexing busy for hours.
+
+    A 50 MB text file is ~25 000 pages of a report: hours of embedding on two cores.
+    What is over a limit is reported by ``index``, never dropped without a word.
+    """
+
+    #: Bigger files are skipped (a scanned 1 000-page PDF is ~100–200 MB).
+    max_file_mb: float = 200.0
+    #: Pages (slides) after this many are not indexed.
+    max_pages: int = 2000
+    #: Characters after this many are not indexed: ~1 500 pages of a report.
+    max_chars: int = 3_000_000
+
+
+@dataclass(frozen=True)
 class SearchConfig:
     """How many passages to fetch and when an answer counts as found."""
 
@@ -126,6 +142,7 @@ class Settings:
     index_dir: Path = Path("index")
     model: ModelConfig = field(default_factory=ModelConfig)
     chunking: ChunkConfig = field(default_factory=ChunkConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     host: str = "127.0.0.1"
     port: int = 7860
@@ -145,10 +162,17 @@ class Settings:
                  model: str | None = None) -> "Settings":
         """Defaults overridden by the environment; the only place it is read."""
         credentials_file = environ.get("ASSISTANT_STAFF_CREDENTIALS_FILE")
+        defaults = IngestConfig()
+        ingest = IngestConfig(
+            max_file_mb=float(environ.get("ASSISTANT_MAX_FILE_MB", defaults.max_file_mb)),
+            max_pages=int(environ.get("ASSISTANT_MAX_PAGES", defaults.max_pages)),
+            max_chars=int(environ.get("ASSISTANT_MAX_CHARS", defaults.max_chars)),
+        )
         return cls(
             corpus_dir=Path(environ.get("ASSISTANT_CORPUS", "corpus")),
             index_dir=Path(environ.get("ASSISTANT_INDEX", "index")),
             model=ModelConfig.from_env(environ, name=model),
+            ingest=ingest,
             host=environ.get("ASSISTANT_HOST", "127.0.0.1"),
             port=int(environ.get("ASSISTANT_PORT", "7860")),
             cache_dir=user_cache_dir(environ),

@@ -10,6 +10,7 @@ stops the rest of the corpus from being indexed. Scanned pages are read with OCR
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import re
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import IngestConfig
 from .formats import FORMAT_READERS, unsupported_reason
 from .sidecar import SidecarError, sidecar_path
 from .sidecar import read_sidecar as _read_sidecar_file
@@ -243,22 +245,50 @@ def _count(n: int) -> str:
     return f"{n:,}".replace(",", "\u00a0")
 
 
-def read_text_pages(path: Path) -> Extracted:
+def read_text_pages(path: Path, max_chars: int | None = None) -> Extracted:
     """A .txt/.md file; form feeds (as written by pdftotext) separate pages or slides.
 
     A long text without form feeds is cut into parts at paragraph breaks, so that it is
-    indexed whole instead of being truncated like an over-long page.
+    indexed whole instead of being truncated like an over-long page. Text after
+    ``max_chars`` is left out (and noted) before that, so a huge file costs no time.
     """
     raw = path.read_bytes()
     if not raw.strip():
         raise DocumentError("filen er tom")
     text = decode_text(raw)
+    notes = []
+    if max_chars is not None and len(text) > max_chars:
+        notes.append(_over_limit(f"teksten har {_count(len(text))} tegn",
+                                 f"bare de første {_count(max_chars)} er indeksert"))
+        text = text[:max_chars]
     if PAGE_BREAK in text or len(text) <= MAX_PAGE_CHARS:
-        return Extracted(text.split(PAGE_BREAK))
+        return Extracted(text.split(PAGE_BREAK), notes=notes)
     parts = split_long_text(text, int(MAX_PAGE_CHARS * 0.9))
-    note = Note(f"teksten har {_count(len(text))} tegn uten sideskift",
-                f"indeksert i {len(parts)} deler («sider»)")
-    return Extracted(parts, notes=[note])
+    notes.append(Note(f"teksten har {_count(len(text))} tegn uten sideskift",
+                      f"indeksert i {len(parts)} deler («sider»)"))
+    return Extracted(parts, notes=notes)
+
+
+def _over_limit(problem: str, action: str) -> Note:
+    return Note(problem, f"{action} (grensene står i README, «Store filer»)")
+
+
+def _within_limits(texts: list[str], limits: IngestConfig) -> tuple[list[str], list[Note]]:
+    """The pages up to the page and character limits, and a note for each limit hit."""
+    notes = []
+    if len(texts) > limits.max_pages:
+        notes.append(_over_limit(f"dokumentet har {_count(len(texts))} sider",
+                                 f"bare de første {_count(limits.max_pages)} er indeksert"))
+        texts = texts[: limits.max_pages]
+    total = 0
+    for i, text in enumerate(texts):
+        total += len(text)
+        if total > limits.max_chars:
+            notes.append(_over_limit(f"dokumentet har over {_count(limits.max_chars)} tegn",
+                                     f"indeksert til og med side {i}"))
+            texts = texts[:i]
+            break
+    return texts, notes
 
 
 @contextmanager
@@ -431,13 +461,14 @@ READERS = {".pdf": read_pdf_pages, ".txt": read_text_pages, ".md": read_text_pag
 DOCUMENT_SUFFIXES = set(READERS)
 
 
-def document_hash(path: Path, notes: tuple[Note, ...] = ()) -> str:
+def document_hash(path: Path, limits: IngestConfig, notes: tuple[Note, ...] = ()) -> str:
     """What decides whether a document must be read and embedded again.
 
-    The file, its sidecar and the extraction version; plus the notes about text that could
+    The file, its sidecar, the extraction version and the limits (a file cut by one limit
+    is read again under another); plus the notes about text that could
     not be read yet, so that the document counts as changed once it can be (OCR installed).
     """
-    digest = hashlib.sha256(f"v{EXTRACTION_VERSION}\0".encode())
+    digest = hashlib.sha256(f"v{EXTRACTION_VERSION}\0{limits}\0".encode())
     digest.update(path.read_bytes())
     sidecar = sidecar_path(path)
     if sidecar.exists():
@@ -448,16 +479,24 @@ def document_hash(path: Path, notes: tuple[Note, ...] = ()) -> str:
     return digest.hexdigest()
 
 
-def load_document(path: Path) -> Document:
-    """Read one file into a :class:`Document`; raises :class:`DocumentError` when it can't."""
+def load_document(path: Path, limits: IngestConfig = IngestConfig()) -> Document:
+    """Read one file into a :class:`Document`; raises :class:`DocumentError` when it can't.
+
+    ``limits`` bound what one file may cost (the index builder passes ``Settings.ingest``).
+    """
     suffix = path.suffix.lower()
     reader = READERS.get(suffix)
     if reader is None:
         problem, action = unsupported_reason(suffix) or (
             f"filtypen «{suffix or '(ingen)'}» støttes ikke", SKIPPED)
         raise DocumentError(problem, action=action, kind=UNSUPPORTED)
+    megabytes = path.stat().st_size / 1e6
+    if megabytes > limits.max_file_mb:
+        raise DocumentError(f"filen er {megabytes:.0f} MB, over grensen på "
+                            f"{limits.max_file_mb:g} MB", "hoppet over – del opp filen eller "
+                            "øk grensen (ASSISTANT_MAX_FILE_MB)")
     sidecar = read_sidecar(path)  # a bad sidecar raises with FIX_SIDECAR already
-    extracted = reader(path)
+    extracted = read_text_pages(path, limits.max_chars) if reader is read_text_pages else reader(path)
     notes = list(extracted.notes)
     texts, cut = [], []
     for number, raw in enumerate(extracted.pages, start=1):
@@ -470,6 +509,8 @@ def load_document(path: Path) -> Document:
                           f"kuttet til {_count(MAX_PAGE_CHARS)} tegn per side"))
     if suffix == ".pdf":
         texts = drop_repeated_lines(texts)
+    texts, over = _within_limits(texts, limits)
+    notes.extend(over)
     if not any(text.strip() for text in texts):
         raise DocumentError("fant ingen tekst i dokumentet")
     try:
@@ -486,36 +527,67 @@ def load_document(path: Path) -> Document:
         kind=suffix.lstrip("."),
         meta=meta,
         pages=pages,
-        content_hash=document_hash(path, tuple(notes)),
+        content_hash=document_hash(path, limits, tuple(notes)),
         notes=tuple(notes),
     )
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """Candidate document files under ``corpus_dir``, sorted, skipping hidden and config files."""
-    files = []
+def corpus_files(corpus_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """Candidate document files under ``corpus_dir``, sorted, skipping hidden and config
+    files; and the links that were not followed.
+
+    Reading never leaves the corpus: a symbolic link is followed only when its real path
+    is inside the corpus folder (a link to ``/etc/passwd`` would otherwise be published
+    by the public search). Links that lead out, loop or lead nowhere are reported, and so
+    are linked folders, which are not followed.
+    """
+    root = corpus_dir.resolve()
+    files: list[Path] = []
+    problems: list[Problem] = []
     for path in sorted(corpus_dir.rglob("*")):
         relative = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_symlink():
+            problem = _link_problem(path, root)
+            if problem is not None:
+                problems.append(Problem(path, problem, "hoppet over", UNREADABLE))
+                continue
+        if not path.is_file():
             continue
         if path.suffix.lower() in CONFIG_SUFFIXES or path.name.startswith("README"):
             continue
         files.append(path)
-    return files
+    return files, problems
 
 
-def _unchanged(path: Path, known: KnownFile | None) -> bool:
+def _link_problem(link: Path, root: Path) -> str | None:
+    """Why the symbolic link ``link`` is not followed, or None when it may be."""
+    try:
+        target = link.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        return "lenken går i ring"
+    except OSError as exc:
+        return "lenken går i ring" if exc.errno == errno.ELOOP else "lenken peker ingen steder"
+    if not target.is_relative_to(root):
+        return "lenken peker ut av korpusmappen"
+    if target.is_dir():
+        return "lenke til en mappe (følges ikke)"
+    return None
+
+
+def _unchanged(path: Path, known: KnownFile | None, limits: IngestConfig) -> bool:
     """Whether ``path`` is the known file with its bytes and sidecar unchanged."""
     if known is None or known.path != path:
         return False
     if any(note.retry for note in known.notes):
         return False  # read again: what could not be read last time may be readable now
-    return document_hash(path) == known.content_hash
+    return document_hash(path, limits) == known.content_hash
 
 
-def _load_one(path: Path, result: LoadResult) -> Document | None:
+def _load_one(path: Path, limits: IngestConfig, result: LoadResult) -> Document | None:
     try:
-        return load_document(path)
+        return load_document(path, limits)
     except DocumentError as exc:
         result.problems.append(Problem(path, str(exc), exc.action, exc.kind))
     except OSError as exc:
@@ -528,9 +600,9 @@ def _load_one(path: Path, result: LoadResult) -> Document | None:
     return None
 
 
-def load_corpus(
-    corpus_dir: Path, progress: bool = False, known: Mapping[str, KnownFile] | None = None
-) -> LoadResult:
+def load_corpus(corpus_dir: Path, progress: bool = False,
+                known: Mapping[str, KnownFile] | None = None,
+                limits: IngestConfig = IngestConfig()) -> LoadResult:
     """Every readable document under ``corpus_dir``; unreadable ones become :class:`Problem`s.
 
     ``known`` describes the files of the current index by document id: a file whose bytes
@@ -543,7 +615,7 @@ def load_corpus(
         raise FileNotFoundError(f"Fant ikke korpusmappen {corpus_dir}")
     known = known or {}
     result = LoadResult()
-    files = corpus_files(corpus_dir)
+    files, result.problems = corpus_files(corpus_dir)
     iterator = files
     if progress:
         from tqdm import tqdm
@@ -555,14 +627,14 @@ def load_corpus(
         doc_id = path.stem
         entry = known.get(doc_id)
         try:
-            unchanged = _unchanged(path, entry)
+            unchanged = _unchanged(path, entry, limits)
         except OSError:
             unchanged = False  # _load_one reports it
         if unchanged:
             document = None
             text, notes = entry.text_hash, entry.notes
         else:
-            document = _load_one(path, result)
+            document = _load_one(path, limits, result)
             if document is None:
                 continue
             text, notes = document.text_hash, document.notes

@@ -176,7 +176,8 @@ def _build_into(partial: Path, build_id: str, settings: Settings, embedder: Enco
     previous, reusable = (None, {}) if rebuild else _previous_index(index_dir, settings)
     old = previous.documents if previous is not None else {}
     loaded = load_corpus(corpus_dir, progress=progress,
-                         known={d: stored.known_file(corpus_dir) for d, stored in old.items()})
+                         known={d: stored.known_file(corpus_dir) for d, stored in old.items()},
+                         limits=settings.ingest)
     report.notes = loaded.notes
 
     draft = _Draft()
