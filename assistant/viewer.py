@@ -12,8 +12,6 @@ by id in the index, never used as a path; the page number is checked against the
 document; all text is escaped; only http(s) URLs become links.
 """
 
-from __future__ import annotations
-
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -317,6 +315,9 @@ def view_page(assistant: Assistant, filters: Filters, doc_id: str, side: str | N
 def register_viewer(server, assistant: Assistant, filters_for: FiltersFor = public_only) -> None:
     """Add the viewer's routes to a FastAPI app (before Gradio is mounted at ``/``).
 
+    (This module has no ``from __future__ import annotations``: FastAPI reads the
+    routes' annotations, and ``Request`` is imported here, not at module level.)
+
     ``filters_for(request)`` decides which documents the request may see; the default
     is the public's. A staff session passes a function that returns ``STAFF`` for a
     logged-in staff member's requests.
@@ -348,7 +349,13 @@ def register_viewer(server, assistant: Assistant, filters_for: FiltersFor = publ
                         headers={"Cache-Control": "private, max-age=86400",
                                  "X-Content-Type-Options": "nosniff"})
 
-    @server.get(ASSETS_ROUTE + "/{name}")
+    @server.get(VIEWER_ROUTE + "/{rest:path}", response_class=HTMLResponse)
+    def anything_else(rest: str):
+        """Any other path under the viewer (``..%2F..``, extra segments): the same 404,
+        in Norwegian, instead of falling through to Gradio."""
+        return HTMLResponse(not_found_page(), status_code=404, headers=private)
+
+    @server.get(ASSETS_ROUTE + "/{name:path}")
     def asset(name: str):
         if name not in ASSETS:
             return PlainTextResponse("Fant ikke filen.", status_code=404)
