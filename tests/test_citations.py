@@ -55,3 +55,20 @@ def test_only_http_urls_with_a_host_are_public_urls():
         assert public_url(bad) is None, bad
     assert is_site_root("https://www.osloregionen.no/") and is_site_root("https://x.no")
     assert not is_site_root("https://x.no/rapport.pdf")
+
+
+def test_a_hit_links_to_the_viewer_and_its_reference_leaves_out_a_front_page():
+    from assistant.chunking import Chunk, ChunkSentence
+    from assistant.documents import DocumentMeta
+    from assistant.render import hits_html
+    from assistant.search import Hit
+    from assistant.store import StoredDocument
+
+    document = StoredDocument("deck", "txt", DocumentMeta("Lysbilder", "Rådet", 2022,
+                                                          url="https://www.osloregionen.no/"),
+                              ("a", "Vi har 64 kommuner."), "h", "deck.txt")
+    chunk = Chunk("deck", "Vi har 64 kommuner.", 2, 2, 0, 19, (ChunkSentence(2, 0, 19, 0, 19),), 5)
+    out = hits_html("kommuner", [Hit(1, 12, chunk, document, 1.0, 0.5, 0.5)])
+    assert 'data-ref="Lysbilder, Rådet, 2022, s. 2"' in out  # no front page as "the source"
+    assert 'data-viewer="/dokument/deck?side=2&amp;bit=12"' in out
+    assert 'href="/dokument/deck?side=2&amp;bit=12"' in out
