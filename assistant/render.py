@@ -99,15 +99,15 @@ def pages_text(pages: Iterable[int], word: str = "side") -> str:
 
 
 def public_link(url: str) -> str:
-    """A document's public address beside the viewer link: "Nettsted" when it is only the
-    publisher's front page, "Offentlig utgave" when it is the document; nothing when the
-    URL is not http(s)."""
+    """A document's public address beside the viewer link: "Utgiverens nettsted" when it
+    is only the publisher's front page, "Offentlig utgave" when it is the document;
+    nothing when the URL is not http(s)."""
     safe = public_url(url)
     if safe is None:
         return ""
     if is_site_root(safe):
         shown = safe.split("://", 1)[1].rstrip("/")
-        return f"Nettsted: {_link(safe, html.escape(shown))}"
+        return f"Utgiverens nettsted: {_link(safe, html.escape(shown))}"
     return _link(safe, "Offentlig utgave")
 
 
