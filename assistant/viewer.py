@@ -120,7 +120,7 @@ def not_found_page(message: str = NO_DOCUMENT) -> str:
 def page_missing_message(document: StoredDocument, asked: str | None) -> str:
     """Why a page number gives 404: the document's page count and what was asked for."""
     count = len(document.pages)
-    asked_text = f"«{asked}»" if asked is not None else "denne"
+    asked_text = f"«{asked[:20]}»" if asked is not None else "denne"
     return (f"Side {asked_text} finnes ikke i «{document.meta.title}». "
             f"Dokumentet har {count} {'side' if count == 1 else 'sider'}.")
 
@@ -194,11 +194,12 @@ def image_html(document: StoredDocument, page: int, image: PageImage, layout: Pa
     found on it. The overlay is an SVG in the page's own coordinates (PDF points), so
     it scales with the image and needs no inline style."""
     text = document.pages[page - 1]
-    near = (lambda span: span[0] / len(text) if text else 0.0)
-    passage = [b for span in marks.passage if span not in marks.quoted
-               for b in sentence_boxes(layout, text[span[0]:span[1]], near(span))]
-    quoted = [b for span in marks.quoted
-              for b in sentence_boxes(layout, text[span[0]:span[1]], near(span))]
+
+    def boxes(span: Span) -> list[Box]:  # "near": where the sentence starts in the page text
+        return sentence_boxes(layout, text[span[0]:span[1]], span[0] / len(text) if text else 0.0)
+
+    passage = [b for span in marks.passage if span not in marks.quoted for b in boxes(span)]
+    quoted = [b for span in marks.quoted for b in boxes(span)]
     rects = "".join(_rect(b, "utdrag") for b in passage)
     if quoted:
         rects += f'<g class="svar" id="{ANSWER_ANCHOR}">{"".join(_rect(b) for b in quoted)}</g>'

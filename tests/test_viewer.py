@@ -18,6 +18,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.links import viewer_path
+from assistant.search import PUBLIC
 from assistant.server import RunningServer
 from assistant.service import Assistant
 from assistant.viewer import NO_POPPLER, NOT_FOUND_TITLE, STALE_PASSAGE, view_page
@@ -196,8 +197,8 @@ def test_without_poppler_the_pdf_page_is_shown_as_text_and_says_why(viewer_app, 
     citation = answer_citation(assistant)
     monkeypatch.setattr("assistant.viewer.poppler_available", lambda: False)
     passage = citation.passage()
-    status, page = view_page(assistant, __import__("assistant.search").search.PUBLIC, "samferdsel",
-                             "2", str(passage.chunk_id), f"{passage.sentences[0]}-{passage.sentences[1]}")
+    status, page = view_page(assistant, PUBLIC, "samferdsel", "2", str(passage.chunk_id),
+                             f"{passage.sentences[0]}-{passage.sentences[1]}")
     assert status == 200 and html.escape(NO_POPPLER, quote=False) in page
     assert "<img" not in page and f'<mark id="svar">{ANSWER}</mark>' in page
 
