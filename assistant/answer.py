@@ -16,6 +16,7 @@ import numpy as np
 from .config import CONTACT_URL, SearchConfig
 from .embedding import Encoder
 from .lexical import analyze, bm25_ceiling
+from .links import viewer_path
 from .search import Hit
 from .selection import (
     AnswerModels,
@@ -50,8 +51,22 @@ MAX_LIST_ITEMS = 8
 
 
 @dataclass(frozen=True)
+class CitedPassage:
+    """One passage of a cited document: its page, its chunk and which of the chunk's
+    sentences it quotes (first and last index), so the viewer can mark them."""
+
+    page: int
+    chunk_id: int
+    sentences: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
 class Citation:
-    """A numbered source: where the quoted sentence stands and how to open it."""
+    """A numbered source: one document, where the quoted sentence stands and how to open it.
+
+    ``page``, ``text`` and ``highlights`` are those of the document's best passage;
+    ``passages`` has one entry per cited page (``pages``), the best passage's page first.
+    """
 
     n: int
     doc_id: str
@@ -63,10 +78,33 @@ class Citation:
     highlights: tuple[tuple[int, int], ...] = ()
     chunk_id: int = -1
     score: float = 0.0
+    passages: tuple[CitedPassage, ...] = ()
+
+    @property
+    def pages(self) -> tuple[int, ...]:
+        """The pages cited, in page order."""
+        return tuple(sorted({p.page for p in self.passages} | {self.page}))
+
+    def passage(self, page: int | None = None) -> CitedPassage:
+        """The passage cited on ``page`` (the best passage when None or not cited)."""
+        for passage in self.passages:
+            if page is None or passage.page == page:
+                return passage
+        return CitedPassage(self.page, self.chunk_id)
+
+    def viewer(self, page: int | None = None) -> str:
+        """The app's viewer at a cited page, with its passage and sentence to mark."""
+        passage = self.passage(page)
+        return viewer_path(self.doc_id, passage.page, passage.chunk_id, passage.sentences)
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["highlights"] = [list(span) for span in self.highlights]
+        data["pages"] = list(self.pages)
+        data["viewer"] = self.viewer()
+        data["passages"] = [
+            {"page": p.page, "chunk_id": p.chunk_id, "viewer": self.viewer(p.page)}
+            for p in sorted(self.passages, key=lambda p: p.page)]
         return data
 
 
@@ -271,6 +309,48 @@ def pick_quotes(quotes: list[Quote], margin: float = SECOND_QUOTE_MARGIN) -> lis
     return [best]
 
 
+@dataclass(frozen=True)
+class Pick:
+    """A cited hit before citations are numbered: its document, the page of its best
+    sentence (or first page) and that sentence's learned score (``-inf`` if unscored)."""
+
+    hit: int
+    doc_id: str
+    page: int
+    score: float
+    sentence: int | None = None
+
+
+def group_by_document(picks: list[Pick]) -> list[tuple[Pick, tuple[Pick, ...]]]:
+    """One citation per document, in the order documents first appear in ``picks``.
+
+    Each is (the document's best pick, one pick per cited page with the best one's page
+    first): an answer that quotes a presentation lists it once, with its pages, instead
+    of one "source" per slide.
+    """
+    groups: dict[str, list[Pick]] = {}
+    for pick in picks:
+        groups.setdefault(pick.doc_id, []).append(pick)
+    cited = []
+    for group in groups.values():
+        primary = max(group, key=lambda p: p.score)  # the first of equals: the higher rank
+        by_page: dict[int, Pick] = {primary.page: primary}
+        for pick in group:
+            if pick.page not in by_page or pick.score > by_page[pick.page].score:
+                by_page[pick.page] = pick
+        cited.append((primary, tuple(by_page.values())))
+    return cited
+
+
+def cited_passage(question: str, hit: Hit, pick: Pick) -> CitedPassage:
+    """Where the viewer marks a pick: its chunk and the sentences of its quoted unit."""
+    if pick.sentence is None:
+        return CitedPassage(pick.page, hit.chunk_id)
+    c0, c1 = answer_unit(question, hit.chunk, pick.sentence)
+    inside = [i for i, s in enumerate(hit.chunk.sentences) if s.start < c1 and c0 < s.end]
+    return CitedPassage(pick.page, hit.chunk_id, (inside[0], inside[-1]) if inside else None)
+
+
 def compose_answer(
     question: str,
     hits: list[Hit],
@@ -302,38 +382,39 @@ def compose_answer(
         c = selection.candidates[i]
         if c.hit not in best_by_hit or logit > best_by_hit[c.hit][0]:
             best_by_hit[c.hit] = (float(logit), c.sentence)
-
-    citations: list[Citation] = []
-    seen_pages: set[tuple[str, int]] = set()
-    quotes: list[Quote] = []
+    picks = []
     for h in order:
-        hit = hits[h]
-        chunk = hit.chunk
+        chunk = hits[h].chunk
         score, s = best_by_hit.get(h, (float("-inf"), None))
         page = chunk.sentences[s].page if s is not None else chunk.page_start
-        key = (chunk.doc_id, page)
-        if key in seen_pages:
-            continue
-        seen_pages.add(key)
+        picks.append(Pick(h, chunk.doc_id, page, score, s))
+
+    citations: list[Citation] = []
+    quotes: list[Quote] = []
+    for primary, on_pages in group_by_document(picks):
+        hit = hits[primary.hit]
+        chunk = hit.chunk
         n = len(citations) + 1
         highlights: tuple[tuple[int, int], ...] = ()
-        if s is not None:
-            c0, c1 = answer_unit(question, chunk, s)
+        if primary.sentence is not None:
+            c0, c1 = answer_unit(question, chunk, primary.sentence)
             exact = tuple((c0 + a, c0 + b) for a, b in exact_spans(question, chunk.text[c0:c1]))
             highlights = ((c0, c1), *exact)
-            quotes.append(Quote(quote(chunk.text[c0:c1]), n, score, chunk.doc_id))
+            quotes.append(Quote(quote(chunk.text[c0:c1]), n, primary.score, chunk.doc_id))
+        passages = tuple(cited_passage(question, hits[p.hit], p) for p in on_pages)
         citations.append(
             Citation(
                 n=n,
                 doc_id=chunk.doc_id,
                 title=hit.document.meta.title,
                 year=hit.document.meta.year,
-                page=page,
-                url=hit.document.link(page),
+                page=primary.page,
+                url=hit.document.link(primary.page),
                 text=chunk.text,
                 highlights=highlights,
                 chunk_id=hit.chunk_id,
                 score=hit.score,
+                passages=passages,
             )
         )
 

@@ -202,13 +202,15 @@ def print_build_report(report, out=sys.stdout) -> None:
 
 
 def print_answer(answer, out=sys.stdout) -> None:
+    from .render import pages_text
+
     print(answer.answer, file=out)
     if answer.citations:
         print("\nKilder:", file=out)
         for c in answer.citations:
             year = f" ({c.year})" if c.year else ""
             link = f" – {c.url}" if c.url else ""
-            print(f"  [{c.n}] {c.title}{year}, side {c.page}{link}", file=out)
+            print(f"  [{c.n}] {c.title}{year}, {pages_text(c.pages)}{link}", file=out)
         print("\nSvaret er utdrag fra dokumentene, ikke generert tekst.", file=out)
 
 

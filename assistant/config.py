@@ -135,6 +135,23 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class ViewerConfig:
+    """How the document viewer shows PDF pages (images rendered by poppler's pdftoppm)."""
+
+    #: Width of a rendered page image in pixels: sharp on a laptop (an A4 page 1 240 px
+    #: wide is 150 dpi), ~150–300 kB as PNG.
+    page_width_px: int = 1240
+    #: Rendered pages kept on disk (images and word boxes), oldest dropped first: ~500
+    #: pages is at most ~150 MB, and a page is rendered again in ~0.3 s when needed.
+    cache_max_files: int = 1000
+    #: Folder in the index folder (outside the builds, so a rebuild keeps it); entries
+    #: are keyed by the document's content hash, so a changed file never shows old pages.
+    cache_folder: str = "sidebilder"
+    #: A page that takes longer than this to render is shown as text instead.
+    render_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a command needs; built once from defaults, environment and CLI flags."""
 
@@ -144,6 +161,7 @@ class Settings:
     chunking: ChunkConfig = field(default_factory=ChunkConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    viewer: ViewerConfig = field(default_factory=ViewerConfig)
     host: str = "127.0.0.1"
     port: int = 7860
     #: Web sessions the server remembers (chat context, staff login), least recently used

@@ -15,6 +15,7 @@ from urllib.parse import quote as url_quote
 from .answer import Answer, Citation, exact_spans
 from .chunking import Chunk
 from .lexical import analyze
+from .links import ANSWER_ANCHOR, is_site_root, public_url, viewer_path
 from .search import Hit
 from .store import StoredDocument
 
@@ -82,9 +83,32 @@ def _year(year: int | None) -> str:
     return f" ({year})" if year else ""
 
 
-def _link(href: str, text: str) -> str:
+def _link(href: str, text: str, title: str = "") -> str:
     """A link that opens in a new tab; ``text`` must already be HTML."""
-    return f'<a href="{html.escape(href, quote=True)}" target="_blank" rel="noopener">{text}</a>'
+    hint = f' title="{html.escape(title, quote=True)}"' if title else ""
+    return (f'<a href="{html.escape(href, quote=True)}" target="_blank" '
+            f'rel="noopener"{hint}>{text}</a>')
+
+
+def pages_text(pages: Iterable[int], word: str = "side") -> str:
+    """"side 2", "side 2 og 4", "side 2, 4 og 7" for the pages cited."""
+    numbers = [str(p) for p in pages]
+    if len(numbers) <= 1:
+        return f"{word} {''.join(numbers)}"
+    return f"{word} {', '.join(numbers[:-1])} og {numbers[-1]}"
+
+
+def public_link(url: str) -> str:
+    """A document's public address beside the viewer link: "Utgiverens nettsted" when it
+    is only the publisher's front page, "Offentlig utgave" when it is the document;
+    nothing when the URL is not http(s)."""
+    safe = public_url(url)
+    if safe is None:
+        return ""
+    if is_site_root(safe):
+        shown = safe.split("://", 1)[1].rstrip("/")
+        return f"Utgiverens nettsted: {_link(safe, html.escape(shown))}"
+    return _link(safe, "Offentlig utgave")
 
 
 # --------------------------------------------------------------------------- citations
@@ -98,17 +122,27 @@ def source_link(doc_id: str, page: int | None = None) -> str:
 
 def citation_label(citation: Citation) -> str:
     """How a citation is named in the answer and in the "Vis kilde" choices (not escaped)."""
-    return f"[{citation.n}] {citation.title}{_year(citation.year)}, side {citation.page}"
+    return f"[{citation.n}] {citation.title}{_year(citation.year)}, {pages_text(citation.pages)}"
 
 
-def citation_links(citation: Citation, document: StoredDocument | None) -> str:
-    """Links to open a citation: its public URL, and the app's own copy of a PDF."""
-    links = []
+def viewer_links(citation: Citation) -> str:
+    """"Vis i dokumentet: side 2, side 4", each page a link to the app's viewer."""
+    links = ", ".join(
+        _link(citation.viewer(page), f"side {page}", f"Åpne {citation.title}, side {page}")
+        for page in citation.pages)
+    return f'<span class="vis-dokument">Vis i dokumentet: {links}</span>'
+
+
+def citation_links(citation: Citation, document: StoredDocument | None,
+                   with_file: bool = False) -> str:
+    """Links to open a citation: the app's viewer at each cited page, the public URL
+    beside it, and (``with_file``) the app's own copy of a PDF."""
+    links = [viewer_links(citation)]
     if citation.url:
-        links.append(_link(citation.url, f"Åpne kilden (side {citation.page})"))
-    if document is not None and document.kind == "pdf":
+        links.append(public_link(citation.url))
+    if with_file and document is not None and document.kind == "pdf":
         links.append(_link(source_link(document.doc_id, citation.page), "Åpne PDF-en her"))
-    return " · ".join(links)
+    return '<p class="kildelenker">' + " · ".join(link for link in links if link) + "</p>"
 
 
 def citation_html(citation: Citation, document: StoredDocument | None = None) -> str:
@@ -129,12 +163,20 @@ def answer_html(answer: Answer, documents: dict[str, StoredDocument] | None = No
         return html.escape(answer.answer)
     documents = documents or {}
     asked = answer.searched_for or answer.question
+    by_n = {c.n: c for c in answer.citations}
     quotes = " ".join(
-        f"«{highlighted(q.text, exact_spans(asked, q.text))}» <sup>[{q.n}]</sup>"
+        f"«{highlighted(q.text, exact_spans(asked, q.text))}» <sup>{_marker(q.n, by_n.get(q.n))}</sup>"
         for q in answer.quotes
     )
     sources = "".join(citation_html(c, documents.get(c.doc_id)) for c in answer.citations)
     return f"<p>{quotes}</p><p><strong>Kilder</strong></p>{sources}"
+
+
+def _marker(n: int, citation: Citation | None) -> str:
+    """An inline ``[n]``: a link to the cited page in the viewer."""
+    if citation is None:
+        return f"[{n}]"
+    return _link(citation.viewer(), f"[{n}]", f"Åpne kilde {n} i dokumentet")
 
 
 # --------------------------------------------------------------------------- source view
@@ -149,7 +191,7 @@ def source_html(document: StoredDocument, chunk: Chunk, citation: Citation) -> s
         f'<div class="kildevisning" role="region" aria-label="Kildevisning">'
         f"<h3>{html.escape(meta.title)}{_year(meta.year)}, side {page}</h3>"
         f"<p>{compact(_marked_page(text, chunk, citation))}</p>"
-        f"{citation_links(citation, document)}</div>"
+        f"{citation_links(citation, document, with_file=True)}</div>"
     )
 
 
@@ -161,14 +203,24 @@ def _marked_page(text: str, chunk: Chunk, citation: Citation) -> str:
     quoted = [(s.page_start, s.page_end) for s in chunk.sentences
               if s.page == page and any(s.start < h1 and h0 < s.end
                                         for h0, h1 in citation.highlights)]
+    return marked_page(text, passage, quoted)
+
+
+def marked_page(text: str, passage: list[Span], quoted: list[Span], anchor: bool = False) -> str:
+    """Page text escaped: the passage's sentence spans in ``<span class="utdrag">``, the
+    quoted ones also in ``<mark>`` (the first with ``id="svar"`` when ``anchor``, for
+    the viewer to scroll to). Spans are sorted, non-overlapping offsets into ``text``."""
     parts, position = [], 0
-    for start, end in passage:
+    for span in sorted(passage):
+        start, end = max(span[0], position), span[1]
         parts.append(html.escape(text[position:start]))
         body = html.escape(text[start:end])
-        if (start, end) in quoted:
-            body = f"<mark>{body}</mark>"
+        if span in quoted:
+            target = f' id="{ANSWER_ANCHOR}"' if anchor else ""
+            anchor = False
+            body = f"<mark{target}>{body}</mark>"
         parts.append(f'<span class="utdrag">{body}</span>')
-        position = end
+        position = max(position, end)
     parts.append(html.escape(text[position:]))
     return "".join(parts)
 
@@ -184,12 +236,20 @@ def page_span(chunk: Chunk, word: str = "side") -> str:
 
 
 def reference(hit: Hit) -> str:
-    """A citation a staff member can paste: title, publisher, year, page, link."""
+    """A citation a staff member can paste: title, publisher, year, page, and the public
+    URL when it is the document's own (a publisher's front page says nothing). The copy
+    button adds the viewer's full address (``data-viewer``), which only the browser knows."""
     meta = hit.document.meta
     pages = page_span(hit.chunk, "s.")
-    parts = [meta.title, meta.publisher, str(meta.year) if meta.year else "", pages,
-             hit.document.link(hit.chunk.page_start)]
+    url = public_url(hit.document.link(hit.chunk.page_start))
+    own_url = url if url and not is_site_root(url) else ""
+    parts = [meta.title, meta.publisher, str(meta.year) if meta.year else "", pages, own_url]
     return ", ".join(p for p in parts if p)
+
+
+def hit_viewer(hit: Hit) -> str:
+    """The viewer at a hit's first page, with its passage marked."""
+    return viewer_path(hit.document.doc_id, hit.chunk.page_start, hit.chunk_id)
 
 
 def hits_html(query: str, hits: list[Hit]) -> str:
@@ -206,11 +266,14 @@ def hit_html(hit: Hit, query: str) -> str:
     meta = hit.document.meta
     internal = " <em>(internt)</em>" if meta.visibility == "internal" else ""
     ref = html.escape(reference(hit), quote=True)
+    viewer = hit_viewer(hit)
     return (
         f'<div class="treff"><strong>{hit.rank}. {html.escape(meta.title)}{_year(meta.year)}</strong>, '
         f"{page_span(hit.chunk)}{internal}"
         f"<blockquote>{compact(highlight_terms(hit.chunk.text, query))}</blockquote>"
+        f'{_link(viewer, "Vis i dokumentet", f"Åpne {meta.title}, {page_span(hit.chunk)}")} '
         f'<button type="button" class="kopier" data-ref="{ref}" '
+        f'data-viewer="{html.escape(viewer, quote=True)}" '
         f'aria-label="Kopier referansen til treff {hit.rank}">Kopier referanse</button></div>'
     )
 
@@ -228,18 +291,9 @@ def documents_html(documents: Iterable[StoredDocument]) -> str:
 
 def _document_row(document: StoredDocument) -> str:
     meta = document.meta
-    title = html.escape(meta.title)
-    href = _document_href(document)
-    if href:
-        title = _link(href, title)
+    title = _link(viewer_path(document.doc_id), html.escape(meta.title))
+    public = public_link(meta.url)
+    if public:
+        title += f" <small>({public})</small>"
     return (f"<tr><td>{title}</td><td>{meta.year or ''}</td><td>{len(document.pages)}</td>"
             f"<td>{html.escape(meta.doc_type)}</td></tr>")
-
-
-def _document_href(document: StoredDocument) -> str:
-    """Where a document's title links to: its public URL, else the app's copy of a PDF."""
-    if document.meta.url:
-        return document.meta.url
-    if document.kind == "pdf":
-        return source_link(document.doc_id)
-    return ""

@@ -17,6 +17,7 @@ from .render import SOURCE_ROUTE
 from .search import PUBLIC
 from .service import Assistant
 from .staff import StaffAccounts
+from .viewer import register_viewer
 from .web import CSS, TITLE, create_app
 
 NOT_FOUND = "Fant ikke dokumentet."
@@ -56,6 +57,8 @@ def create_server(assistant: Assistant, staff: StaffAccounts | None = None):
         return FileResponse(path, media_type=media_type,
                             headers={"Content-Disposition": "inline",
                                      "X-Content-Type-Options": "nosniff"})
+
+    register_viewer(server, assistant)  # /dokument/<id>: public documents only, for now
 
     blocks = create_app(assistant, staff)
     blocks.queue(default_concurrency_limit=4)

@@ -212,12 +212,17 @@ class Assistant:
     def source(self, citation: Citation, filters: Filters = PUBLIC) -> CitedSource:
         """The chunk and document a citation of an earlier answer points at, if the index
         in use still has them (a rebuild may have changed both since)."""
+        return self.passage(citation.doc_id, citation.chunk_id, filters)
+
+    def passage(self, doc_id: str, chunk_id: int, filters: Filters = PUBLIC) -> CitedSource:
+        """Chunk ``chunk_id`` and document ``doc_id`` from one build (the viewer's ``bit``):
+        the document only when it holds that chunk and the filters allow it."""
         index = self.index  # one build for both look-ups
-        if not 0 <= citation.chunk_id < len(index.chunks):
+        if not 0 <= chunk_id < len(index.chunks):
             return CitedSource(None, None)
-        chunk = index.chunks[citation.chunk_id]
-        document = index.documents.get(citation.doc_id)
-        if document is None or chunk.doc_id != citation.doc_id or not filters.allows(document):
+        chunk = index.chunks[chunk_id]
+        document = index.documents.get(doc_id)
+        if document is None or chunk.doc_id != doc_id or not filters.allows(document):
             return CitedSource(chunk, None)
         return CitedSource(chunk, document)
 

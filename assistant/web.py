@@ -75,7 +75,8 @@ COPY_JS = """
 element.addEventListener('click', async (event) => {
   const button = event.target.closest('button.kopier');
   if (!button) return;
-  const text = button.dataset.ref;
+  const viewer = button.dataset.viewer && new URL(button.dataset.viewer, location.href).href;
+  const text = [button.dataset.ref, viewer].filter(Boolean).join(', ');
   try { await navigator.clipboard.writeText(text); }
   catch (error) {
     const area = document.createElement('textarea');
