@@ -351,6 +351,40 @@ def cited_passage(question: str, hit: Hit, pick: Pick) -> CitedPassage:
     return CitedPassage(pick.page, hit.chunk_id, (inside[0], inside[-1]) if inside else None)
 
 
+#: Another source's quote competes as an answer to "how many" when its learned score (a
+#: logit) is within this much of the best; e^1 ≈ 2.7 times lower odds at most.
+DISAGREEMENT_MARGIN = 1.0
+DIFFERENT_FIGURES = "Kildene oppgir ulike tall, det nyeste først:"
+
+
+def figure_of(question: str, text: str) -> str | None:
+    """The number a quote gives for what the question asks about, digits only (so that
+    "2,3 mill." and "2,3 millioner" compare equal), or None."""
+    spans = exact_spans(question, text)
+    if not spans:
+        return None
+    digits = re.sub(r"\D", "", text[spans[0][0]:spans[0][1]])
+    return digits or text[spans[0][0]:spans[0][1]].lower()
+
+
+def differing_figures(question: str, quotes: list[Quote],
+                      years: dict[int, int | None]) -> list[Quote] | None:
+    """When a "how many/how much" question gets different figures from different
+    documents (members: 56 in 2007, 64 in 2022), their quotes newest first; else None.
+
+    ``years`` maps citation numbers to their document's year; sources without a year
+    come last, and no year is ever guessed for them.
+    """
+    if not quotes or Question.of(question).kind != "number":
+        return None
+    close = [q for q in quotes if q.score >= quotes[0].score - DISAGREEMENT_MARGIN]
+    figures = {q.n: figure_of(question, q.text) for q in close}
+    given = [q for q in close if figures[q.n] is not None]
+    if len({figures[q.n] for q in given}) < 2:
+        return None
+    return sorted(given, key=lambda q: (years.get(q.n) is None, -(years.get(q.n) or 0), q.n))
+
+
 def compose_answer(
     question: str,
     hits: list[Hit],
@@ -418,8 +452,15 @@ def compose_answer(
             )
         )
 
-    chosen = pick_quotes(quotes, margin=SECOND_QUOTE_MARGIN)
-    text = " ".join(f"{q.text} [{q.n}]" for q in chosen)
+    years = {c.n: c.year for c in citations}
+    differing = differing_figures(question, quotes, years)
+    if differing is not None:
+        chosen = differing
+        text = DIFFERENT_FIGURES + " " + " ".join(
+            f"{q.text} [{q.n}]" + (f" ({years[q.n]})" if years.get(q.n) else "") for q in chosen)
+    else:
+        chosen = pick_quotes(quotes, margin=SECOND_QUOTE_MARGIN)
+        text = " ".join(f"{q.text} [{q.n}]" for q in chosen)
     return Answer(
         question=question,
         answer=text,

@@ -201,10 +201,40 @@ def build_meta(stem: str, sidecar: dict, fallback: dict) -> DocumentMeta:
     )
 
 
+_MONTHS = ("januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|"
+           "desember|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des")
+#: A line that is a date of issue: "Juni 2019", "Oslo, 28. oktober 2020", "2019".
+_ISSUE_LINE = re.compile(
+    rf"(?:[^\W\d][\w .-]*,\s*)?(?:\d{{1,2}}\.\s*)?(?:(?:{_MONTHS})\.?\s+)?((?:19|20)\d\d)",
+    re.IGNORECASE)
+
+
+def printed_year(first_page: str, lines: int = 15) -> int | None:
+    """The year a document says it was issued, from a line of its first page that is
+    only a date ("Juni 2019", "Oslo, 28. oktober 2020", "2021"); None when no line is.
+
+    Beats the PDF's creation date (a re-saved or scanned file is "created" later), and
+    never reads a year out of running text ("I juni 2019 ble …"): no year is better
+    than a wrong one.
+    """
+    seen = 0
+    for line in first_page.split("\n"):
+        line = " ".join(line.split()).strip("•–-* ")
+        if not line:
+            continue
+        match = _ISSUE_LINE.fullmatch(line)
+        if match:
+            return int(match.group(1))
+        seen += 1
+        if seen >= lines:
+            break
+    return None
+
+
 # --------------------------------------------------------------------------- readers
 
 #: Bump when reading or cleaning changes, so that indexes built before re-read every file.
-EXTRACTION_VERSION = "2"
+EXTRACTION_VERSION = "3"  # 3: the year printed on the first page
 #: A PDF page with fewer letters and digits than this, and an image on it, is treated as
 #: scanned (scanners often stamp a page number or "Scanned by …" as the only text).
 MIN_TEXT_CHARS = 50
@@ -514,7 +544,8 @@ def load_document(path: Path, limits: IngestConfig = IngestConfig()) -> Document
     if not any(text.strip() for text in texts):
         raise DocumentError("fant ingen tekst i dokumentet")
     try:
-        meta = build_meta(path.stem, sidecar, extracted.info)
+        year = printed_year(texts[0]) if texts else None
+        meta = build_meta(path.stem, sidecar, {**extracted.info, **({"year": year} if year else {})})
     except DocumentError as exc:
         if not sidecar:
             raise

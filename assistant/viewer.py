@@ -20,7 +20,13 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from .chunking import Chunk
-from .links import ANSWER_ANCHOR, VIEWER_ROUTE, is_site_root, parse_sentences, public_url
+from .links import (
+    ANSWER_ANCHOR,
+    VIEWER_ROUTE,
+    is_site_root,
+    parse_sentences,
+    public_url,
+)
 from .pdfpages import PageImage, PageUnavailable, PdfPages, poppler_available
 from .render import SOURCE_ROUTE, marked_page
 from .search import PUBLIC, Filters

@@ -1,3 +1,4 @@
+import re
 import json
 from pathlib import Path
 
@@ -130,3 +131,39 @@ def test_the_shortlist_takes_the_best_sentence_of_each_passage_first():
     assert shortlist(candidates, logits, 3) == [0, 4, 5]  # one per passage, best first
     assert shortlist(candidates, logits, 4) == [0, 1, 4, 5]  # then the best of the rest
     assert shortlist(candidates, logits, 2) == [0, 4]
+
+
+def test_differing_figures_are_shown_newest_first_with_their_years():
+    from assistant.answer import Quote, differing_figures
+
+    q = "Hvor mange kommuner er med i Osloregionen?"
+    quotes = [Quote("Osloregionen har 65 medlemskommuner.", 1, 2.0, "a"),
+              Quote("Regionen besto av 56 kommuner.", 2, 1.5, "b"),
+              Quote("Medlemmer: 64 kommuner inklusiv Oslo.", 3, 1.2, "c"),
+              Quote("Hele 78 kommuner var med.", 4, 0.5, "d")]  # too far below the best
+    years = {1: 2020, 2: 2007, 3: 2022, 4: 2015}
+    assert [x.n for x in differing_figures(q, quotes, years)] == [3, 1, 2]
+    assert differing_figures(q, quotes[:1], years) is None
+    same = [quotes[2], Quote("Osloregionen: 64 kommuner.", 2, 1.1, "b")]
+    assert differing_figures(q, same, years) is None  # the sources agree
+    assert differing_figures("Når ble Osloregionen etablert?", quotes, years) is None
+    undated = differing_figures(q, quotes, {1: 2020, 3: 2022})
+    assert [x.n for x in undated] == [3, 1, 2]  # no year: last, never guessed
+
+
+def test_sources_that_disagree_are_all_shown(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for year, count in ((2007, 56), (2015, 78), (2020, 65), (2022, 64)):
+        (corpus / f"fakta-{year}.txt").write_text(
+            f"Fakta om Osloregionen\n\nOsloregionen har {count} medlemskommuner.\n\n"
+            f"Sekretariatet ligger i Oslo.", encoding="utf-8")
+        (corpus / f"fakta-{year}.meta.toml").write_text(
+            f'title = "Fakta om Osloregionen {year}"\nyear = {year}\n', encoding="utf-8")
+    assistant = Assistant(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder)
+    assistant.build(progress=False)
+    answer = assistant.ask("Hvor mange kommuner er med i Osloregionen?")
+    assert answer.found and answer.answer.startswith("Kildene oppgir ulike tall")
+    shown = [int(n) for n in re.findall(r"har (\d+) medlemskommuner", answer.answer)]
+    assert shown[0] == 64 and len(shown) >= 2
+    assert "(2022)" in answer.answer

@@ -69,3 +69,29 @@ def test_seed_corpus_document_has_metadata_and_slides():
     assert document.meta.year == 2022
     assert len(document.pages) == 7
     assert any("64 kommuner" in p.text for p in document.pages)
+
+
+@pytest.mark.parametrize("first_page, year", [
+    ("Gods og logistikk i Osloregionen\nKunnskapsgrunnlag\nJuni 2019\n", 2019),
+    ("Sluttrapport\nOslo, 28. oktober 2020", 2020),
+    ("Årsmelding\n2021\n", 2021),
+    ("I juni 2019 ble strategien vedtatt av styret.", None),  # running text: no year
+    ("Osloregionens gods- og logistikkprosjekt 2018-2020", None),
+    ("Medlemmer: 64 kommuner med 2,3 mill. innbyggere", None),
+])
+def test_the_year_printed_on_the_first_page(first_page, year):
+    from assistant.documents import printed_year
+
+    assert printed_year(first_page) == year
+
+
+def test_a_printed_year_beats_the_pdf_creation_date_and_the_sidecar_beats_both(tmp_path):
+    from pypdf import PdfReader, PdfWriter
+
+    make_pdf(tmp_path / "rapport.pdf", ["Kunnskapsgrunnlag\nJuni 2019\nOm godstransport."])
+    writer = PdfWriter(clone_from=PdfReader(tmp_path / "rapport.pdf"))
+    writer.add_metadata({"/CreationDate": "D:20230105120000"})  # re-saved years later
+    writer.write(tmp_path / "rapport.pdf")
+    assert load_document(tmp_path / "rapport.pdf").meta.year == 2019
+    (tmp_path / "rapport.meta.toml").write_text("year = 2018\n", encoding="utf-8")
+    assert load_document(tmp_path / "rapport.pdf").meta.year == 2018

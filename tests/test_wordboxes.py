@@ -1,6 +1,14 @@
 """Finding a sentence among a PDF page's word boxes (pure: no poppler, no model)."""
 
-from assistant.wordboxes import Box, Word, clip, find_words, line_boxes, normalized, parse_bbox_layout
+from assistant.wordboxes import (
+    Box,
+    Word,
+    clip,
+    find_words,
+    line_boxes,
+    normalized,
+    parse_bbox_layout,
+)
 
 BBOX = """<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "x.dtd">
 <html xmlns="http://www.w3.org/1999/xhtml"><head><title>t</title></head><body><doc>
