@@ -71,3 +71,22 @@ def seed_assistant(tmp_path_factory, embedder, seed_corpus):
     assistant = Assistant(settings, embedder=embedder)
     assistant.build(progress=False)
     return assistant
+
+
+# --------------------------------------------------------------------------- network
+
+#: Proxy variables: tests talk to servers on 127.0.0.1 directly, whatever the machine has.
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+def without_proxies(environ) -> dict[str, str]:
+    """A copy of ``environ`` without proxy settings, for subprocesses."""
+    return {k: v for k, v in environ.items() if k.lower() not in PROXY_VARS}
+
+
+@pytest.fixture()
+def no_proxy_env(monkeypatch):
+    """Talk to 127.0.0.1 directly even if the machine has a proxy configured."""
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)

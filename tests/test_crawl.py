@@ -32,12 +32,12 @@ from assistant.crawl import (
     parse_sitemap,
 )
 from assistant.documents import load_corpus
+from tests.conftest import without_proxies
 from tests.office import CHROME, make_docx, wordpress_page
 from tests.pdfs import make_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "crawl_site.py"
-PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 LAST_MODIFIED = formatdate(1589544000, usegmt=True)  # 15 May 2020
 
 
@@ -107,11 +107,7 @@ class Site:
         self.httpd.server_close()
 
 
-@pytest.fixture(autouse=True)
-def no_proxy_env(monkeypatch):
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy_env")
 
 
 def sitemap(urls: list[str]) -> bytes:
@@ -320,7 +316,7 @@ def closed_port() -> int:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
+    env = without_proxies(os.environ)
     env.pop("ASSISTANT_CORPUS", None)
     env["PYTHONIOENCODING"] = "utf-8"
     return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True,

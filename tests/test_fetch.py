@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import without_proxies
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # plain `pytest` without install
     sys.path.insert(0, str(ROOT))
@@ -38,7 +40,6 @@ from assistant.fetch import (  # noqa: E402
 from assistant.sidecar import dumps_meta_toml, write_meta_toml  # noqa: E402
 
 SCRIPT = ROOT / "scripts" / "fetch_reports.py"
-PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,12 +160,7 @@ def server():
         srv.httpd.server_close()
 
 
-@pytest.fixture(autouse=True)
-def no_proxy_env(monkeypatch):
-    """Talk to 127.0.0.1 directly even if the machine has a proxy configured."""
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy_env")
 
 
 def write_manifest(path: Path, entries: list[dict]) -> Path:
@@ -190,7 +186,7 @@ def entry(server: FixtureServer, report_id: str, match: str | None, **extra) -> 
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
+    env = without_proxies(os.environ)
     env.pop("ASSISTANT_CORPUS", None)
     env["PYTHONIOENCODING"] = "utf-8"
     return subprocess.run(
