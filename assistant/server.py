@@ -20,6 +20,9 @@ import threading
 import time
 from pathlib import Path
 
+from fastapi import Request  # at module level: FastAPI resolves the routes' annotations here
+from starlette.concurrency import run_in_threadpool
+
 from .access import StaffAccess
 from .render import SOURCE_ROUTE
 from .search import PUBLIC
@@ -67,7 +70,6 @@ def _secure(request) -> bool:
 
 
 def _login_routes(server, access: StaffAccess) -> None:
-    from fastapi import Request
     from fastapi.responses import JSONResponse
 
     def answer(message: str, status: int, **extra) -> JSONResponse:
@@ -88,8 +90,6 @@ def _login_routes(server, access: StaffAccess) -> None:
         if not isinstance(name, str) or not isinstance(password, str):
             return answer(BAD_LOGIN_REQUEST, 400)
         address = request.client.host if request.client else None
-        from starlette.concurrency import run_in_threadpool
-
         result = await run_in_threadpool(access.login, name, password, address)  # scrypt: ~0.2 s
         headers = {}
         if result.retry_after:
