@@ -480,7 +480,7 @@ def _chat_tab() -> ChatTab:
                                      feedback_options=None, buttons=["copy"])
                 question = gr.Textbox(label="Ditt spørsmål", elem_id="sporsmal",
                                       placeholder="Skriv spørsmålet ditt her …",
-                                      lines=1, max_lines=4)
+                                      lines=1, max_lines=4, max_length=MAX_FIELD_CHARS)
                 with gr.Row():
                     send = gr.Button("Spør", variant="primary", elem_id="spor-knapp")
                     clear = gr.Button("Ny samtale", elem_id="ny-samtale")
@@ -507,6 +507,7 @@ def _search_tab(login_enabled: bool) -> SearchTab:
     with gr.Tab("Søk i dokumentene", id="sok-fane"):
         with gr.Row():
             query = gr.Textbox(label="Søk i dokumentene", elem_id="sok", scale=4,
+                               max_length=MAX_FIELD_CHARS,
                                placeholder="Ord, navn eller en hel setning …")
             mode = gr.Radio([(MODE_LABELS[m], m) for m in MODES], value="hybrid",
                             label="Søkemåte", elem_id="sokemodus", scale=2)
