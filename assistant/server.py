@@ -20,7 +20,8 @@ import threading
 import time
 from pathlib import Path
 
-from fastapi import Request  # at module level: FastAPI resolves the routes' annotations here
+# FastAPI resolves the routes' annotations in this module's namespace
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from .access import StaffAccess
@@ -159,7 +160,7 @@ class RunningServer:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://{host}:{port}/"
 
-    def start(self, timeout: float = 60.0) -> "RunningServer":
+    def start(self, timeout: float = 60.0) -> RunningServer:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:

@@ -56,7 +56,7 @@ class PasswordHash:
 
     @classmethod
     def make(cls, password: str, n: int = DEFAULT_N, r: int = DEFAULT_R,
-             p: int = DEFAULT_P) -> "PasswordHash":
+             p: int = DEFAULT_P) -> PasswordHash:
         salt = secrets.token_bytes(SALT_BYTES)
         return cls(n, r, p, salt, _scrypt(password, salt, n, r, p))
 
@@ -64,11 +64,11 @@ class PasswordHash:
         return hmac.compare_digest(self.key, _scrypt(password, self.salt, self.n, self.r, self.p))
 
     def encode(self) -> str:
-        b64 = lambda raw: base64.b64encode(raw).decode("ascii")  # noqa: E731
-        return f"{SCHEME}${self.n}${self.r}${self.p}${b64(self.salt)}${b64(self.key)}"
+        salt, key = (base64.b64encode(raw).decode("ascii") for raw in (self.salt, self.key))
+        return f"{SCHEME}${self.n}${self.r}${self.p}${salt}${key}"
 
     @classmethod
-    def decode(cls, text: str) -> "PasswordHash":
+    def decode(cls, text: str) -> PasswordHash:
         """Parse :meth:`encode`'s output; ValueError if it is not such a hash."""
         scheme, n, r, p, salt, key = text.split("$")
         if scheme != SCHEME:
@@ -155,12 +155,12 @@ class StaffAccounts:
         return bool(password) and stored.matches(password)
 
     @classmethod
-    def from_pairs(cls, pairs: dict[str, str], n: int = DEFAULT_N) -> "StaffAccounts":
+    def from_pairs(cls, pairs: dict[str, str], n: int = DEFAULT_N) -> StaffAccounts:
         """Accounts from plain passwords (tests and scripts; hashed here, never stored)."""
         return cls({name: PasswordHash.make(password, n=n) for name, password in pairs.items()})
 
     @classmethod
-    def load(cls, path: Path | None, pairs: str | None = None) -> "StaffAccounts | None":
+    def load(cls, path: Path | None, pairs: str | None = None) -> StaffAccounts | None:
         """Accounts from the file ``path``, else from ``pairs`` (lines separated by commas,
         the environment variable); None when neither is set
         (:attr:`~assistant.config.Settings.staff_credentials_file` and ``staff_credentials``)."""

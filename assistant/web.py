@@ -241,7 +241,7 @@ class Handlers:
         (False, None) after logging the error and keeping it for the staff view."""
         try:
             return True, getattr(self.assistant.feedback, method)(*args)
-        except Exception as error:  # noqa: BLE001 – feedback is a side matter, whatever fails
+        except Exception as error:  # feedback is a side matter: whatever fails, answer on
             log.exception("Tilbakemeldingslageret feilet")
             with self._trouble_lock:
                 self._trouble = FeedbackTrouble(time.time(), f"{type(error).__name__}: {error}")

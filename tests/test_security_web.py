@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import ssl
 import socket
 import sqlite3
+import ssl
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 
 from assistant.access import StaffAccess
-from assistant.config import Settings, WebLimits
+from assistant.config import Settings
 from assistant.server import RunningServer
 from assistant.service import Assistant
 from assistant.sessions import COOKIE
@@ -426,7 +425,7 @@ def test_a_burst_of_16_clients_gets_no_errors(base):
             c = Client(base + "/", verbose=False)
             for question in questions[n % 3:] + questions[:n % 3]:
                 assert "answer" in c.predict(question, "hybrid", api_name="/ask")
-        except Exception as error:  # noqa: BLE001 – counted
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
