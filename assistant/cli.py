@@ -1,4 +1,4 @@
-"""Command line: ``python -m assistant index | ask | serve | eval | report``.
+"""Command line: ``python -m assistant index | ask | serve | eval | report | staff``.
 
 A thin layer over :class:`assistant.service.Assistant`: it parses flags into
 :class:`~assistant.config.Settings`, calls one method and prints the result. Errors the
@@ -121,9 +121,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="adressen serveren lytter på (standard: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="porten serveren lytter på (standard: 7860)")
     serve.add_argument("--staff-credentials", type=Path, metavar="FIL",
-                       help="fil med «navn:passord» per linje for ansattes innlogging til interne "
-                            "dokumenter (eller miljøvariabelen ASSISTANT_STAFF_CREDENTIALS); uten "
-                            "dette vises ingen interne dokumenter")
+                       help="påloggingsfilen for ansattes innlogging til interne dokumenter, "
+                            "laget med «staff add» (eller miljøvariabelen "
+                            "ASSISTANT_STAFF_CREDENTIALS); uten den vises ingen interne dokumenter")
+
+    staff = commands.add_parser(
+        "staff", help="legg til ansatte som kan logge inn og søke i interne dokumenter",
+        description="Administrer påloggingsfilen som «serve --staff-credentials» leser. "
+                    "Passordene lagres bare som scrypt-hasher med eget salt for hver bruker.",
+        epilog=EPILOG)
+    staff_commands = staff.add_subparsers(dest="staff_command", metavar="HANDLING")
+    staff_commands.required = True
+    add = staff_commands.add_parser(
+        "add", help="legg til en bruker, eller gi en bruker nytt passord",
+        description="Legg til en bruker i påloggingsfilen, eller gi en som finnes, nytt passord. "
+                    "Passordet skrives inn to ganger uten å vises. Kommer det fra en pipe, "
+                    "leses første linje fra standard inn. Det gis aldri på kommandolinjen.",
+        epilog=EPILOG)
+    add.add_argument("name", metavar="NAVN", help="brukernavnet (uten kolon og komma)")
+    add.add_argument("--credentials", type=Path, required=True, metavar="FIL",
+                     help="påloggingsfilen (lages hvis den ikke finnes, lesbar bare for eieren)")
     return parser
 
 
@@ -335,6 +352,56 @@ def command_serve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def read_new_password(stdin=sys.stdin) -> str | None:
+    """The new password: typed twice without echo, or the first line of a pipe; None (with
+    the reason printed) if the two differ."""
+    import getpass
+
+    if stdin.isatty():
+        password = getpass.getpass("Nytt passord: ")
+        if getpass.getpass("Skriv det igjen: ") != password:
+            print("Passordene er ikke like. Ingenting er endret.", file=sys.stderr)
+            return None
+        return password
+    return stdin.readline().rstrip("\r\n")
+
+
+def command_staff(args: argparse.Namespace, settings: Settings) -> int:
+    """``staff add NAVN --credentials FIL``: the password is read here, never from argv."""
+    from .staff import (
+        MAX_PASSWORD_CHARS,
+        MIN_PASSWORD_CHARS,
+        CredentialsError,
+        add_user,
+        valid_name,
+    )
+
+    name = args.name
+    if not valid_name(name):
+        print(f"Ugyldig brukernavn «{name}»: høyst 200 tegn, uten kolon, komma og mellomrom "
+              "først eller sist.", file=sys.stderr)
+        return EXIT_ERROR
+    password = read_new_password()
+    if password is None:
+        return EXIT_ERROR
+    if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
+        print(f"Passordet må ha mellom {MIN_PASSWORD_CHARS} og {MAX_PASSWORD_CHARS} tegn. "
+              "Ingenting er endret.", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        new = add_user(args.credentials, name, password)
+    except CredentialsError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"Kan ikke skrive påloggingsfilen {args.credentials}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    what = "lagt til" if new else "fikk nytt passord"
+    print(f"«{name}» {what} i {args.credentials}. Start serveren med "
+          f"«python -m assistant serve --staff-credentials {args.credentials}».")
+    return EXIT_OK
+
+
 def command_report(args: argparse.Namespace, settings: Settings) -> int:
     """Read the feedback database only: no model and no index, so it is quick and safe to run."""
     import sqlite3
@@ -368,6 +435,7 @@ COMMANDS = {
     "eval": command_eval,
     "serve": command_serve,
     "report": command_report,
+    "staff": command_staff,
 }
 
 

@@ -152,6 +152,38 @@ class ViewerConfig:
 
 
 @dataclass(frozen=True)
+class WebLimits:
+    """How much one web client may send and keep on the server, and how staff logins expire.
+
+    Why: every value a client sends is held in memory while it is handled, and what a
+    session keeps stays there until the session is dropped; without caps a few clients can
+    exhaust the server (issue #13). The defaults are generous for people and tight for
+    scripts.
+    """
+
+    #: Request bodies over this many bytes are refused with 413 before they are read.
+    #: A chat turn is a few hundred bytes (the history stays on the server).
+    max_body_bytes: int = 64 * 1024
+    #: Turns of a chat kept on the server (question + answer each); older ones drop off.
+    chat_turns: int = 10
+    #: User name and password fields longer than this are refused before any hashing.
+    login_field_chars: int = 200
+    #: A staff login ends after this long without use, and after ``session_lifetime``
+    #: whatever happens (seconds).
+    session_idle: float = 30 * 60
+    session_lifetime: float = 8 * 60 * 60
+    #: Staff logins kept at once (their own store: anonymous traffic never fills it).
+    max_staff_sessions: int = 500
+    #: Failed logins allowed per user name and per client address before a lock-out,
+    #: which doubles with each further failure from ``lockout_base`` up to ``lockout_max``.
+    failures_before_lockout: int = 5
+    lockout_base: float = 30.0
+    lockout_max: float = 60 * 60
+    #: User names and addresses whose failures are remembered (oldest forgotten first).
+    tracked_logins: int = 10_000
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a command needs; built once from defaults, environment and CLI flags."""
 
@@ -168,10 +200,13 @@ class Settings:
     #: dropped first. Gradio keeps ~120 KB per session, and an API client that sends no
     #: session hash starts a new one per call: 10 000 (Gradio's default) would be ~1.2 GB.
     max_sessions: int = 1000
+    #: What one web client may send and keep, and how long staff logins last.
+    web: WebLimits = field(default_factory=WebLimits)
     #: Exported models and evaluation indexes (``ASSISTANT_CACHE_DIR``, else XDG).
     cache_dir: Path = field(default_factory=user_cache_dir)
-    #: Staff logins: a file with one ``navn:passord`` per line, or the pairs themselves
-    #: (``navn:passord,navn:passord``); see :mod:`assistant.staff`.
+    #: Staff logins: a file with one ``navn:scrypt$…`` line per user (made by
+    #: ``python -m assistant staff add``), or such lines separated by commas; see
+    #: :mod:`assistant.staff`.
     staff_credentials_file: Path | None = None
     staff_credentials: str | None = None
 

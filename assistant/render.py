@@ -83,11 +83,37 @@ def _year(year: int | None) -> str:
     return f" ({year})" if year else ""
 
 
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_href(href: str) -> str | None:
+    """``href`` if it is an http(s) URL or a path on this site, else None.
+
+    Why: a document's ``url`` comes from its metadata file, and ``javascript:`` or
+    ``data:`` there would run in the reader's browser on a click. Browsers drop spaces and
+    control characters around a URL and tabs and newlines inside it (``java\tscript:``),
+    so the check is made on the URL as the browser would read it, and that URL is used.
+    """
+    cleaned = re.sub(r"[\t\n\r]", "", (href or "").strip(_C0_AND_SPACE))
+    if _CONTROL.search(cleaned):
+        return None
+    if re.match(r"https?://[^/\\]", cleaned, re.IGNORECASE):
+        return cleaned
+    if cleaned.startswith("/") and not cleaned.startswith(("//", "/\\")):
+        return cleaned
+    return None
+
+
 def _link(href: str, text: str, title: str = "") -> str:
-    """A link that opens in a new tab; ``text`` must already be HTML."""
+    """A link that opens in a new tab; ``text`` must already be HTML. Anything but an
+    http(s) URL or a path on this site stays plain text (:func:`safe_href`)."""
+    safe = safe_href(href)
+    if safe is None:
+        return text
     hint = f' title="{html.escape(title, quote=True)}"' if title else ""
-    return (f'<a href="{html.escape(href, quote=True)}" target="_blank" '
-            f'rel="noopener"{hint}>{text}</a>')
+    return (f'<a href="{html.escape(safe, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer"{hint}>{text}</a>')
 
 
 def pages_text(pages: Iterable[int], word: str = "side") -> str:

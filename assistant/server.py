@@ -1,26 +1,44 @@
-"""The web server: the Gradio app plus a route that serves the corpus files themselves.
+"""The web server: the Gradio app, the corpus files, and staff login behind a cookie.
 
 ``/kilde/<dokument-id>`` serves the file of an indexed, public document, so a citation can
 open the PDF at its page even when the document has no public URL. Files are looked up
 by document id, never by a path from the request, and the resolved file must lie inside
 the corpus folder: ``..``, absolute paths, encoded variants and symlinks out all give 404.
+
+``POST /ansatt/logg-inn`` (JSON ``{"navn": …, "passord": …}``) checks a staff login and
+sets the session cookie (HttpOnly, SameSite=Strict, Secure under https); ``POST
+/ansatt/logg-ut`` ends it. The login box in the app calls them from the page, so the
+password never passes through Gradio. :class:`~assistant.webguard.WebGuard` wraps it all.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import mimetypes
 import threading
 import time
 from pathlib import Path
 
+# FastAPI resolves the routes' annotations in this module's namespace
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from .access import StaffAccess
 from .render import SOURCE_ROUTE
-from .search import PUBLIC
+from .search import PUBLIC, STAFF, Filters
 from .service import Assistant
+from .sessions import COOKIE
 from .staff import StaffAccounts
 from .viewer import register_viewer
 from .web import CSS, TITLE, create_app
+from .webguard import WebGuard
 
 NOT_FOUND = "Fant ikke dokumentet."
+LOGIN_ROUTE = "/ansatt/logg-inn"
+LOGOUT_ROUTE = "/ansatt/logg-ut"
+BAD_LOGIN_REQUEST = "Innloggingen må sendes som JSON med «navn» og «passord» fra denne siden."
+LOGGED_OUT = "Du er logget ut. Bare offentlige dokumenter er med i søket."
 
 
 def corpus_file(assistant: Assistant, doc_id: str) -> Path | None:
@@ -38,13 +56,75 @@ def corpus_file(assistant: Assistant, doc_id: str) -> Path | None:
     return path
 
 
-def create_server(assistant: Assistant, staff: StaffAccounts | None = None):
-    """A FastAPI app with the source route and the Gradio app mounted at ``/``."""
+def _same_origin(request) -> bool:
+    """Whether a browser request comes from this site's own pages (no Origin: not a browser
+    form post from elsewhere, e.g. a script or the tests)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1].rstrip("/") == host
+
+
+def _secure(request) -> bool:
+    """https, seen directly or through a proxy uvicorn trusts (it rewrites the scheme)."""
+    return request.url.scheme == "https"
+
+
+def _login_routes(server, access: StaffAccess) -> None:
+    from fastapi.responses import JSONResponse
+
+    def answer(message: str, status: int, **extra) -> JSONResponse:
+        return JSONResponse({"melding": message, **extra}, status_code=status,
+                            headers={"Cache-Control": "no-store"})
+
+    @server.post(LOGIN_ROUTE)
+    async def login(request: Request):
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type != "application/json" or not _same_origin(request):
+            return answer(BAD_LOGIN_REQUEST, 400)
+        try:
+            data = json.loads(await request.body())  # at most max_body_bytes (WebGuard)
+        except ValueError:
+            data = None
+        name = data.get("navn") if isinstance(data, dict) else None
+        password = data.get("passord") if isinstance(data, dict) else None
+        if not isinstance(name, str) or not isinstance(password, str):
+            return answer(BAD_LOGIN_REQUEST, 400)
+        address = request.client.host if request.client else None
+        result = await run_in_threadpool(access.login, name, password, address)  # scrypt: ~0.2 s
+        headers = {}
+        if result.retry_after:
+            headers["Retry-After"] = str(math.ceil(result.retry_after))
+        response = answer(result.message, result.status, innlogget=result.user is not None)
+        response.headers.update(headers)
+        if result.token is not None:
+            response.set_cookie(COOKIE, result.token, max_age=int(access.limits.session_lifetime),
+                                path="/", httponly=True, samesite="strict", secure=_secure(request))
+        return response
+
+    @server.post(LOGOUT_ROUTE)
+    async def logout(request: Request):
+        access.logout(request.cookies)
+        response = answer(LOGGED_OUT, 200, innlogget=False)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
+                               secure=_secure(request))
+        return response
+
+
+def create_server(assistant: Assistant, staff: StaffAccounts | None = None,
+                  access: StaffAccess | None = None):
+    """A FastAPI app with the source and login routes and the Gradio app mounted at ``/``,
+    behind :class:`~assistant.webguard.WebGuard`. ``access`` (made from ``staff`` when not
+    given) holds the staff sessions; tests pass their own to look inside."""
     import gradio as gr
     from fastapi import FastAPI
     from fastapi.responses import FileResponse, PlainTextResponse
 
+    limits = assistant.settings.web
+    access = access or StaffAccess(staff, limits)
     server = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)
+    _login_routes(server, access)
 
     @server.get(SOURCE_ROUTE + "/{doc_id}")
     def source(doc_id: str):
@@ -58,28 +138,36 @@ def create_server(assistant: Assistant, staff: StaffAccounts | None = None):
                             headers={"Content-Disposition": "inline",
                                      "X-Content-Type-Options": "nosniff"})
 
-    register_viewer(server, assistant)  # /dokument/<id>: public documents only, for now
+    def viewer_filters(request) -> Filters:
+        """Staff with a live session see internal documents in the viewer too."""
+        return STAFF if access.user(request.cookies) is not None else PUBLIC
 
-    blocks = create_app(assistant, staff)
-    blocks.queue(default_concurrency_limit=4)
+    register_viewer(server, assistant, filters_for=viewer_filters)
+
+    blocks = create_app(assistant, access)
+    blocks.queue(default_concurrency_limit=4, max_size=64)
     blocks.state_session_capacity = assistant.settings.max_sessions  # read when mounted
-    return gr.mount_gradio_app(server, blocks, path="/", css=CSS, footer_links=["api"],
-                               show_error=False)
+    app = gr.mount_gradio_app(server, blocks, path="/", css=CSS, footer_links=["api"],
+                              show_error=False, max_file_size=1, enable_monitoring=False,
+                              run_history=False, mcp_server=False, pwa=False, ssr_mode=False)
+    app.add_middleware(WebGuard, access=access, max_body_bytes=limits.max_body_bytes)
+    return app
 
 
 class RunningServer:
     """A server started in a background thread (tests, benchmarks); stop it with ``stop()``."""
 
-    def __init__(self, assistant: Assistant, host: str, port: int, staff: StaffAccounts | None = None):
+    def __init__(self, assistant: Assistant, host: str, port: int,
+                 staff: StaffAccounts | None = None, access: StaffAccess | None = None):
         import uvicorn
 
-        config = uvicorn.Config(create_server(assistant, staff), host=host, port=port,
+        config = uvicorn.Config(create_server(assistant, staff, access), host=host, port=port,
                                 log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://{host}:{port}/"
 
-    def start(self, timeout: float = 60.0) -> "RunningServer":
+    def start(self, timeout: float = 60.0) -> RunningServer:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:

@@ -119,6 +119,8 @@ class Assistant:
         """Load the current build if it is not the one in use (after a rebuild)."""
         build = current_build(self.settings.index_dir)
         if build is None:
+            if self._searcher is not None:  # the link is gone, the index in memory is not:
+                return  # a running server keeps answering from it
             raise IndexMissing(missing_index_message(self.settings.index_dir))
         with self._lock:
             if build == self._build and self._searcher is not None:

@@ -56,6 +56,7 @@ def make_browser(width: int, height: int):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     options.add_experimental_option("prefs", {"intl.accept_languages": "nb-NO,nb"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                      "--no-first-run", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
@@ -245,3 +246,48 @@ def test_every_control_has_a_norwegian_label(browser, app_url):
     assert labels and all(labels), labels
     english = [label for label in labels if label.lower() in ENGLISH_LABELS]
     assert not english, english
+
+
+#: Collects every Content-Security-Policy violation from the first moment of each page.
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+"""
+
+
+def test_the_app_works_under_its_content_security_policy(browser, app_url):
+    """Chat, search, login and the about tab with the server's CSP: no violation reported."""
+    from selenium.webdriver.common.by import By
+
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CSP_LISTENER})
+    browser.get(app_url)
+    policy = browser.execute_script(
+        "return (await fetch(location.href)).headers.get('content-security-policy');")
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+    ask(browser, "Hvor mange kommuner er med i Osloregionen?")
+    wait_for(browser, "#samtale", text="64 kommuner")
+    wait_for(browser, "#vis-kilde label").click()
+    wait_for(browser, "#kildevisning mark")
+    open_tab(browser, "Søk i dokumentene")
+    wait_for(browser, "#innlogging button, #innlogging .label-wrap").click()
+    wait_for(browser, "#brukernavn input, #brukernavn textarea").send_keys("kari")
+    wait_for(browser, "#passord input").send_keys("hemmelig-passord")
+    browser.find_element(By.ID, "logg-inn").click()
+    wait_for(browser, "#innlogging-status", text="Logget inn som kari")
+    from selenium.webdriver.common.keys import Keys
+
+    wait_for(browser, "#sok textarea, #sok input").send_keys("lastesykler i bysentrum", Keys.ENTER)
+    wait_for(browser, "#treffliste", text=INTERNAL_TITLE)
+    copy = wait_for(browser, "#treffliste button.kopier")
+    copy.click()
+    wait_for(browser, "#treffliste", text="Kopiert")
+    open_tab(browser, "Om Osloregionen")
+    wait_for(browser, "#dokumentliste", text="Grønt Landtransportprogram")
+    violations = browser.execute_script("return window.__csp;")
+    console = [entry["message"] for entry in browser.get_log("browser")
+               if "Content Security Policy" in entry["message"]]
+    assert violations == [] and console == [], (violations, console)
+    # the login is a cookie the page's scripts cannot read
+    assert "osloregionen_ansatt" not in browser.execute_script("return document.cookie;")
+    assert any(c["name"] == "osloregionen_ansatt" and c["httpOnly"] for c in browser.get_cookies())

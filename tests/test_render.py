@@ -86,3 +86,19 @@ def test_the_document_list_is_newest_first_and_escaped():
     assert out.index("Rapport") < out.index("Gammel")
     assert 'href="https://example.org/g?a=1&amp;b=2"' in out
     assert "&lt;i&gt;Rapport&lt;/i&gt;</a></td><td>2022</td><td>1</td>" in out
+
+
+def test_only_http_urls_and_own_paths_become_links():
+    from assistant.render import citation_links, safe_href
+
+    for bad in ("javascript:alert(1)", " JavaScript:alert(1)", "java\tscript:alert(1)",
+                "data:text/html,<script>alert(1)</script>", "vbscript:x", "//angriper.example",
+                "\x01javascript:alert(1)", "https://ok.example/\x00x"):
+        assert safe_href(bad) is None, bad
+    for good in ("https://www.osloregionen.no/", "HTTP://example.org/a b", "/kilde/plan#page=2"):
+        assert safe_href(good) is not None, good
+    citation = Citation(n=1, doc_id="d", title="T", year=2020, page=1,
+                        url="javascript:alert(document.cookie)", text="x")
+    links = citation_links(citation, None)
+    # The viewer link stays (the app's own path); the javascript: address is never a link.
+    assert "javascript" not in links and 'href="/dokument/d?' in links
