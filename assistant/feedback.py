@@ -382,6 +382,11 @@ class FeedbackStore:
                 (answer_id, _now(), rating, comment),
             )
 
+    def withdraw(self, answer_id: int) -> None:
+        """Forget the rating (and comment) of an answer: the user took the 👍/👎 back."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM feedback WHERE answer_id = ?", (answer_id,))
+
     def report(self, limit: int = 20, comments: int = 10) -> FeedbackReport:
         """Counts, the ``limit`` most frequent unanswered questions and the latest comments."""
         with self._connect(write=False) as conn:

@@ -16,10 +16,13 @@ decided by the filters passed to the service (public documents unless staff logg
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .answer import Answer
+from .config import CHAT_TIMEOUT_S, CONTACT_URL, FEEDBACK_RETENTION_DAYS, MAX_QUESTION_CHARS
 from .render import answer_html, citation_label, documents_html, hits_html, source_html
 from .search import MODE_LABELS, MODES, PUBLIC, STAFF, Filters
 from .service import Assistant
@@ -29,10 +32,6 @@ if TYPE_CHECKING:  # Gradio is imported when an app is built, not when this modu
     import gradio as gr
 
 TITLE = "Osloregionen-assistenten"
-DISCLAIMER = (
-    "Svarene er utdrag ordrett fra Osloregionens dokumenter, ikke tekst skrevet av en "
-    "språkmodell. Hvert svar viser kilden, så du kan sjekke det selv."
-)
 EXAMPLES = [
     "Hvor mange kommuner er med i Osloregionen?",
     "Hva gjør regionen for lading av tunge kjøretøy?",
@@ -58,7 +57,32 @@ TOPICS = {
         "Når kom sluttrapporten fra gods- og logistikkprosjektet?",
     ],
 }
+#: The landing page's plain statement of what the assistant is, what it keeps, and where a
+#: person can be reached (issue #14: public-service basics).
+ABOUT_SERVICE = f"""\
+**Slik virker assistenten.** Svarene er sitater fra Osloregionens egne dokumenter, funnet
+automatisk av et dataprogram. Ingen person har lest spørsmålet ditt eller sjekket svaret
+før du ser det, og sitatet kan være galt valgt: kilden står under hvert svar.
+
+**Dette lagres.** Spørsmålene og tilbakemeldingene dine lagres i
+{FEEDBACK_RETENTION_DAYS // 30} måneder, så vi kan forbedre tjenesten. Vi lagrer ikke
+hvem du er. Fødselsnumre, e-postadresser og telefonnumre fjernes automatisk før noe lagres.
+
+**Ikke skriv personopplysninger** om deg selv eller andre, som navn, adresse eller
+helseopplysninger.
+
+**Vil du snakke med et menneske?** Kontakt Osloregionen: [{CONTACT_URL.split("://", 1)[-1].rstrip("/")}]({CONTACT_URL}).
+"""
 SOURCE_HINT = "<p><em>Velg en kilde over for å se siden den står på, med utdraget markert.</em></p>"
+#: What the chat says about feedback, and when an answer could not be given.
+RATE_HINT = ("Trykk på 👍 eller 👎 under et svar for å si om det var nyttig. "
+             "Du kan ombestemme deg.")
+NOT_RATEABLE = "Dette svaret kan ikke vurderes. Still et spørsmål først."
+FEEDBACK_FAILED = "Tilbakemeldingen kunne ikke lagres akkurat nå. Prøv gjerne igjen senere."
+COMMENT_NEEDS_RATING = "Trykk på 👍 eller 👎 under svaret før du skriver en kommentar."
+TIMED_OUT = ("Svaret tok for lang tid, så vi ga opp. Spørsmålet ditt står fortsatt i feltet: "
+             "prøv igjen om litt.")
+RATING_SIGNS = {"up": "👍", "down": "👎"}
 #: What the source view says when the index was rebuilt since the answer was given.
 SOURCE_MISSING = "<p>Fant ikke kilden. Still spørsmålet på nytt.</p>"
 SOURCE_OUTDATED = "<p>Dokumentet er oppdatert siden svaret ble gitt. Still spørsmålet på nytt.</p>"
@@ -67,8 +91,94 @@ CSS = """
 .kildevisning .utdrag { background: #e7f1ff; }
 .kilde blockquote, .treff blockquote { margin: 4px 0 8px 0; }
 .treff { border-bottom: 1px solid #ccc; padding: 8px 0; }
-.treff button.kopier { cursor: pointer; margin-left: 6px; }
-@media (max-width: 480px) { .gradio-container { padding: 4px !important; } }
+.treff button.kopier, button.kopier-svar { cursor: pointer; margin-left: 6px; }
+.tabellboks { overflow-x: auto; max-width: 100%; }
+.tabellboks table { min-width: 32em; }
+/* Contrast (axe, WCAG AA): white text on the primary buttons at least 4.5:1, links and
+   muted text dark enough, and a focus ring that stands out (at least 3:1). */
+:root, .dark {
+  --button-primary-background-fill: #b93d0c;
+  --button-primary-background-fill-hover: #8f2f09;
+  --button-primary-text-color: #ffffff;
+  --button-primary-text-color-hover: #ffffff;
+  --link-text-color: #1d4ed8;
+  --body-text-color-subdued: #4b5563;
+  --block-info-text-color: #4b5563;
+  --input-placeholder-color: #5b6370;
+}
+:focus-visible { outline: 3px solid #1d4ed8 !important; outline-offset: 2px; }
+footer, footer a, footer button { color: #374151 !important; }
+/* Phone: the sources right under the chat, not below the examples. */
+@media (max-width: 640px) {
+  .gradio-container { padding: 4px !important; }
+  #spor-rad { flex-direction: column; flex-wrap: nowrap; }
+  #spor-kolonne { display: contents; }
+  #spor-kolonne > * { order: 9; }
+  #samtale { order: 1; } #sporsmal { order: 2; } #spor-knapper { order: 3; }
+  #samtale-status { order: 4; } #tilbakemelding-status { order: 5; } #tilbakemelding { order: 6; }
+  #kilde-kolonne { order: 7; min-width: 0 !important; } #forbehold { order: 8; }
+}
+"""
+#: Under every answer: copies the bubble as plain text (Gradio's own copy gives HTML).
+COPY_ANSWER_BUTTON = '<p><button type="button" class="kopier-svar">Kopier svaret</button></p>'
+#: Runs before Gradio's own scripts (see :func:`assistant.server.norwegian_page`): Gradio
+#: takes its language from the browser's, so it is pinned to bokmål here; chat bubbles get
+#: screen-reader names without markup; Gradio's English error toasts are said in Norwegian;
+#: and "Kopier svaret" copies an answer as plain text.
+HEAD_JS = """
+(() => {
+  const pin = {language: 'nb', languages: ['nb', 'no']};
+  for (const [key, value] of Object.entries(pin)) {
+    try { Object.defineProperty(navigator, key, {get: () => value, configurable: true}); }
+    catch (error) {}
+  }
+  document.documentElement.lang = 'nb';
+  const NORWEGIAN = [
+    [/connection|connect|fetch|network/i,
+     'Fikk ikke kontakt med serveren. Sjekk nettforbindelsen og prøv igjen om litt.'],
+  ];
+  function plain(element) {
+    return (element.innerText || '').replace(/Kopier svaret|Kopiert ✓/g, '').replace(/\\s+/g, ' ').trim();
+  }
+  function fix(root) {
+    for (const element of root.querySelectorAll(`[aria-label*="'s message: "], [data-melding]`)) {
+      const label = element.getAttribute('aria-label') || '';
+      if (!element.dataset.melding) {
+        element.dataset.melding = label.startsWith('user') ? 'Ditt spørsmål' : 'Svar';
+      }
+      const name = `${element.dataset.melding}: ${plain(element).slice(0, 300)}`;
+      if (label !== name) element.setAttribute('aria-label', name);
+    }
+    for (const element of root.querySelectorAll('[aria-label="chatbot conversation"]')) {
+      element.setAttribute('aria-label', 'Samtale');
+    }
+    for (const toast of root.querySelectorAll('.toast-body .toast-text, [data-testid="toast-text"]')) {
+      for (const [pattern, text] of NORWEGIAN) {
+        if (pattern.test(toast.textContent) && toast.textContent !== text) toast.textContent = text;
+      }
+    }
+  }
+  document.addEventListener('click', async (event) => {
+    const button = event.target.closest('button.kopier-svar');
+    if (!button) return;
+    const message = button.closest('.message, [data-testid="bot"], .bot') || button.parentElement;
+    const text = plain(message);
+    try { await navigator.clipboard.writeText(text); }
+    catch (error) {
+      const area = document.createElement('textarea');
+      area.value = text; document.body.appendChild(area); area.select();
+      document.execCommand('copy'); area.remove();
+    }
+    button.textContent = 'Kopiert ✓';
+  });
+  const start = () => {
+    fix(document);
+    new MutationObserver(() => fix(document)).observe(document.body, {
+      subtree: true, childList: true, characterData: true, attributes: true,
+      attributeFilter: ['aria-label']});
+  };
+  if (document.body) start(); else document.addEventListener('DOMContentLoaded', start);
+})();
 """
 #: Copies a hit's reference when its "Kopier referanse" button is clicked (one listener).
 COPY_JS = """
@@ -95,6 +205,45 @@ def _update(**changes):
     return gr.update(**changes)
 
 
+def _skip():
+    """"Leave this output as it is" (Gradio is imported only once an app is built)."""
+    import gradio as gr
+
+    return gr.skip()
+
+
+def cut_notice(question: str) -> str:
+    """The note above an answer when the question was longer than the assistant reads."""
+    length = len(" ".join((question or "").split()))
+    if length <= MAX_QUESTION_CHARS:
+        return ""
+    return (f'<p class="merknad"><em>Spørsmålet ditt var på {_thousands(length)} tegn. '
+            f"Bare de første {_thousands(MAX_QUESTION_CHARS)} tegnene er brukt.</em></p>")
+
+
+def _thousands(n: int) -> str:
+    """5 000 with a no-break space, as numbers are written in Norwegian."""
+    return f"{n:,}".replace(",", "\u00a0")
+
+
+def _question_before(history: list[dict], index: int, limit: int = 60) -> str:
+    """The question answered by bubble ``index`` (the user message before it), shortened."""
+    for message in reversed((history or [])[:index]):
+        if message.get("role") == "user":
+            text = " ".join(str(message.get("content") or "").split())
+            return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return "spørsmålet"
+
+
+def login_line_text(user: str | None, login_enabled: bool) -> str:
+    """Who is logged in, shown above the hits (the login panel itself is folded away)."""
+    if user:
+        return f"**Logget inn som {user}.** Interne dokumenter er med i søket."
+    if login_enabled:
+        return "Ikke logget inn: bare offentlige dokumenter er med i søket."
+    return "Bare offentlige dokumenter er med i søket."
+
+
 def _visible_to(user: str | None) -> Filters:
     """Logged-in staff see internal documents too; everybody else public ones."""
     return STAFF if user else PUBLIC
@@ -110,9 +259,14 @@ class Handlers:
     logged-in user) come in and go out through Gradio state, never kept on this object.
     """
 
-    def __init__(self, assistant: Assistant, staff: StaffAccounts | None = None):
+    def __init__(self, assistant: Assistant, staff: StaffAccounts | None = None,
+                 timeout_s: float = CHAT_TIMEOUT_S):
         self.assistant = assistant
         self.staff = staff
+        self.timeout_s = timeout_s
+        #: Answers are computed here, so a hung one can be given up (as many as the queue
+        #: runs at once: see ``default_concurrency_limit`` in :mod:`assistant.server`).
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="svar")
 
     def ask_api(self, question: str, mode: str = "hybrid") -> dict:
         """The public question endpoint: the same JSON as ``ask --json``; public documents only."""
@@ -121,32 +275,51 @@ class Handlers:
 
     # ---------------------------------------------------------------- chat
 
-    def chat(self, message: str, history: list[dict], context: str | None) -> tuple:
-        """One turn of the chat: the values for :func:`_chat_outputs`."""
-        history = list(history or [])
-        answer = self.assistant.ask(message or "", filters=PUBLIC, context=context)
-        answer_id = None
-        if answer.question:
-            history.append({"role": "user", "content": answer.question})
-            answer_id = self.assistant.feedback.record_answer(
-                answer.question, answer.to_json(), self.assistant.settings.search.mode)
-        history.append({"role": "assistant",
-                        "content": answer_html(answer, self.assistant.documents(PUBLIC))})
+    def chat(self, message: str, history: list[dict], context: str | None,
+             answer_ids: dict[int, int] | None) -> tuple:
+        """One turn of the chat: the values for :func:`_chat_outputs`.
+
+        An empty question changes nothing (no new bubble). A question that takes longer
+        than ``timeout_s`` is given up: the question stays in the box, with a message.
+        """
+        if not (message or "").strip():
+            return tuple(_skip() for _ in range(CHAT_OUTPUTS))
+        try:
+            answer = self._ask_in_time(message, context)
+        except FutureTimeout:
+            return (message, *(_skip() for _ in range(CHAT_OUTPUTS - 2)), TIMED_OUT)
+        history, answer_ids = list(history or []), dict(answer_ids or {})
+        history.append({"role": "user", "content": answer.question})
+        content = (cut_notice(message) + answer_html(answer, self.assistant.documents(PUBLIC))
+                   + COPY_ANSWER_BUTTON)
+        history.append({"role": "assistant", "content": content})
+        answer_id = self.assistant.feedback.record_answer(
+            answer.question, answer.to_json(), self.assistant.settings.search.mode)
+        if answer_id is not None:
+            answer_ids[len(history) - 1] = answer_id
         choices = [(citation_label(c), c.n) for c in answer.citations]
         next_context = (answer.searched_for or context) if answer.found else context
-        return ("", history, next_context, answer, answer_id,
+        return ("", history, next_context, answer, answer_ids,
                 _update(choices=choices, value=None, visible=bool(choices)),
-                SOURCE_HINT if choices else "", _update(visible=answer_id is not None), "")
+                SOURCE_HINT if choices else "", RATE_HINT, "")
 
-    def ask_suggested(self, text: str, history: list[dict], context: str | None) -> tuple:
+    def _ask_in_time(self, message: str, context: str | None) -> Answer:
+        """The answer, or :class:`TimeoutError` after ``timeout_s`` (the worker thread is
+        left to finish on its own: Python cannot stop it, and the answer is then cached)."""
+        future = self._pool.submit(self.assistant.ask, message, filters=PUBLIC, context=context)
+        return future.result(timeout=self.timeout_s)
+
+    def ask_suggested(self, text: str, history: list[dict], context: str | None,
+                      answer_ids: dict[int, int] | None) -> tuple:
         """A suggested question from the about tab, asked in the chat tab."""
         import gradio as gr
 
-        return (gr.Tabs(selected="spor"), *self.chat(text, history, context))
+        return (gr.Tabs(selected="spor"), *self.chat(text, history, context, answer_ids))
 
     def clear(self) -> tuple:
-        """A new conversation: no history, context, answer or sources."""
-        return ([], None, None, None, _update(choices=[], visible=False), "", _update(visible=False))
+        """A new conversation: no history, context, answer, ratings or sources."""
+        return ([], None, None, {}, {}, None, _update(choices=[], visible=False), "", "",
+                _update(visible=False))
 
     def show_source(self, n: int | None, answer: Answer | None) -> str:
         """The page that citation ``n`` of the last answer points at."""
@@ -162,17 +335,60 @@ class Handlers:
             return SOURCE_OUTDATED
         return source_html(found.document, found.chunk, citation)
 
-    def give_feedback(self, rating: str, comment: str, answer_id: int | None) -> str:
+    # ---------------------------------------------------------------- feedback
+
+    def rate(self, index: int, liked: bool | str, history: list[dict],
+             answer_ids: dict[int, int] | None, ratings: dict[int, str] | None) -> tuple:
+        """A 👍/👎 under answer bubble ``index``: stored for the answer that bubble shows.
+
+        Returns the status line, the new ratings, the bubble the comment box now belongs
+        to, and updates for the comment group and box. A second click on the other thumb changes the
+        rating and says so; clicking the chosen thumb again withdraws it.
+        """
+        ratings = dict(ratings or {})
+        answer_id = (answer_ids or {}).get(index)
         if answer_id is None:
-            return "Still et spørsmål først."
-        self.assistant.feedback.record_feedback(answer_id, rating, (comment or "").strip() or None)
-        return "Takk for tilbakemeldingen!"
+            return NOT_RATEABLE, ratings, None, _update(visible=False), _skip()
+        asked = _question_before(history, index)
+        earlier = ratings.get(index)
+        try:
+            if liked in (True, False):
+                rating = "up" if liked else "down"
+                self.assistant.feedback.record_feedback(answer_id, rating)
+                ratings[index] = rating
+            else:
+                self.assistant.feedback.withdraw(answer_id)
+                ratings.pop(index, None)
+        except Exception:  # noqa: BLE001 - feedback must never break the chat
+            return FEEDBACK_FAILED, ratings, None, _update(visible=False), _skip()
+        rating = ratings.get(index)
+        if rating is None:
+            return (f"Du har trukket tilbake vurderingen av svaret på «{asked}».", ratings,
+                    None, _update(visible=False), _skip())
+        if earlier and earlier != rating:
+            status = (f"Vurderingen av svaret på «{asked}» er endret fra "
+                      f"{RATING_SIGNS[earlier]} til {RATING_SIGNS[rating]}.")
+        else:
+            status = f"Takk! Du ga svaret på «{asked}» {RATING_SIGNS[rating]}."
+        return (status, ratings, index, _update(visible=True),
+                _update(label=f"Kommentar til svaret på «{asked}» (valgfritt)"))
 
-    def thumbs_up(self, comment: str, answer_id: int | None) -> str:
-        return self.give_feedback("up", comment, answer_id)
-
-    def thumbs_down(self, comment: str, answer_id: int | None) -> str:
-        return self.give_feedback("down", comment, answer_id)
+    def send_comment(self, comment: str, index: int | None, history: list[dict],
+                     answer_ids: dict[int, int] | None, ratings: dict[int, str] | None) -> tuple:
+        """The comment for the answer last rated; the box is emptied once it is stored."""
+        text = (comment or "").strip()
+        answer_id = (answer_ids or {}).get(index) if index is not None else None
+        rating = (ratings or {}).get(index) if index is not None else None
+        if answer_id is None or rating is None:
+            return comment, COMMENT_NEEDS_RATING
+        if not text:
+            return "", "Skriv en kommentar først, eller la feltet stå tomt."
+        try:
+            self.assistant.feedback.record_feedback(answer_id, rating, text)
+        except Exception:  # noqa: BLE001 - feedback must never break the chat
+            return comment, FEEDBACK_FAILED
+        asked = _question_before(history, index)
+        return "", f"Takk! Kommentaren er lagret sammen med vurderingen av svaret på «{asked}»."
 
     # ---------------------------------------------------------------- staff search
 
@@ -212,6 +428,10 @@ class Handlers:
         return (None, "Du er logget ut. Bare offentlige dokumenter er med i søket.",
                 _update(visible=True), _update(visible=False), "", *self.filter_choices(None))
 
+    def login_line(self, user: str | None) -> str:
+        """The status line above the hits: whether internal documents are searched."""
+        return login_line_text(user, self.staff is not None)
+
     # ---------------------------------------------------------------- about
 
     def load(self) -> tuple:
@@ -224,11 +444,18 @@ class Handlers:
 
 @dataclass(frozen=True)
 class Session:
-    """Per-browser-session values, kept by Gradio between events."""
+    """Per-browser-session values, kept by Gradio between events (on the server).
+
+    ``answer_ids`` maps each answer bubble (its index in the chat history) to the logged
+    answer it shows, so a 👍 under an older bubble rates that answer; ``ratings`` holds
+    the rating given per bubble, ``rated`` the bubble the comment box belongs to.
+    """
 
     context: gr.State
     last_answer: gr.State
-    answer_id: gr.State
+    answer_ids: gr.State
+    ratings: gr.State
+    rated: gr.State
     user: gr.State
 
 
@@ -238,10 +465,10 @@ class ChatTab:
     question: gr.Textbox
     send: gr.Button
     clear: gr.Button
-    feedback_box: gr.Group
+    status: gr.Markdown
+    comment_box: gr.Group
     comment: gr.Textbox
-    thumbs_up: gr.Button
-    thumbs_down: gr.Button
+    send_comment: gr.Button
     feedback_status: gr.Markdown
     sources: gr.Radio
     source_view: gr.HTML
@@ -255,6 +482,7 @@ class SearchTab:
     year_filter: gr.Dropdown
     type_filter: gr.Dropdown
     search: gr.Button
+    login_line: gr.Markdown
     results: gr.HTML
     login_box: gr.Group
     name: gr.Textbox
@@ -278,39 +506,40 @@ class AboutTab:
 def _session() -> Session:
     import gradio as gr
 
-    return Session(context=gr.State(None), last_answer=gr.State(None),
-                   answer_id=gr.State(None), user=gr.State(None))
+    return Session(context=gr.State(None), last_answer=gr.State(None), answer_ids=gr.State({}),
+                   ratings=gr.State({}), rated=gr.State(None), user=gr.State(None))
 
 
 def _chat_tab() -> ChatTab:
     import gradio as gr
 
     with gr.Tab("Spør", id="spor"):
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=300):
-                chatbot = gr.Chatbot(label="Samtale", height=460, elem_id="samtale",
-                                     feedback_options=None, buttons=["copy"])
+        with gr.Row(equal_height=False, elem_id="spor-rad"):
+            with gr.Column(scale=3, min_width=300, elem_id="spor-kolonne"):
+                chatbot = gr.Chatbot(label="Samtale", elem_id="samtale", height="auto",
+                                     min_height=120, max_height=560, buttons=[],
+                                     feedback_options=("Like", "Dislike"),
+                                     placeholder="Svarene kommer her.")
                 question = gr.Textbox(label="Ditt spørsmål", elem_id="sporsmal",
                                       placeholder="Skriv spørsmålet ditt her …",
                                       lines=1, max_lines=4)
-                with gr.Row():
+                with gr.Row(elem_id="spor-knapper"):
                     send = gr.Button("Spør", variant="primary", elem_id="spor-knapp")
                     clear = gr.Button("Ny samtale", elem_id="ny-samtale")
-                gr.Markdown(f"*{DISCLAIMER}*", elem_id="forbehold")
-                with gr.Group(visible=False, elem_id="tilbakemelding") as feedback_box:
+                status = gr.Markdown(elem_id="samtale-status")
+                feedback_status = gr.Markdown(elem_id="tilbakemelding-status")
+                with gr.Group(visible=False, elem_id="tilbakemelding") as comment_box:
                     comment = gr.Textbox(label="Kommentar til svaret (valgfritt)",
-                                         elem_id="kommentar", lines=1)
-                    with gr.Row():
-                        thumbs_up = gr.Button("👍 Svaret var nyttig", elem_id="tommel-opp")
-                        thumbs_down = gr.Button("👎 Svaret var ikke nyttig", elem_id="tommel-ned")
-                    feedback_status = gr.Markdown(elem_id="tilbakemelding-status")
+                                         elem_id="kommentar", lines=1, max_lines=4)
+                    send_comment = gr.Button("Send kommentar", elem_id="send-kommentar")
+                gr.Markdown(ABOUT_SERVICE, elem_id="forbehold")
                 gr.Examples(EXAMPLES, inputs=question, label="Eksempler på spørsmål")
-            with gr.Column(scale=2, min_width=280):
+            with gr.Column(scale=2, min_width=280, elem_id="kilde-kolonne"):
                 sources = gr.Radio([], label="Vis kilde", elem_id="vis-kilde",
                                    type="value", visible=False)
                 source_view = gr.HTML(elem_id="kildevisning")
-    return ChatTab(chatbot, question, send, clear, feedback_box, comment, thumbs_up,
-                   thumbs_down, feedback_status, sources, source_view)
+    return ChatTab(chatbot, question, send, clear, status, comment_box, comment, send_comment,
+                   feedback_status, sources, source_view)
 
 
 def _search_tab(login_enabled: bool) -> SearchTab:
@@ -327,6 +556,7 @@ def _search_tab(login_enabled: bool) -> SearchTab:
             year_filter = gr.Dropdown([], multiselect=True, label="År", elem_id="filter-ar")
             type_filter = gr.Dropdown([], multiselect=True, label="Dokumenttype", elem_id="filter-type")
         search = gr.Button("Søk", variant="primary", elem_id="sok-knapp")
+        login_line = gr.Markdown(login_line_text(None, login_enabled), elem_id="innlogget")
         results = gr.HTML(elem_id="treffliste", js_on_load=COPY_JS)
         with gr.Accordion("Innlogging for ansatte", open=False, elem_id="innlogging"):
             with gr.Group() as login_box:
@@ -339,7 +569,7 @@ def _search_tab(login_enabled: bool) -> SearchTab:
                 if login_enabled else
                 "Innlogging er ikke satt opp; bare offentlige dokumenter er søkbare.",
                 elem_id="innlogging-status")
-    return SearchTab(query, mode, doc_filter, year_filter, type_filter, search, results,
+    return SearchTab(query, mode, doc_filter, year_filter, type_filter, search, login_line, results,
                      login_box, name, password, login, logout, login_status)
 
 
@@ -353,7 +583,7 @@ def _about_tab() -> AboutTab:
         document_table = gr.HTML(elem_id="dokumentliste")
         topic_buttons = []
         for topic, questions in TOPICS.items():
-            gr.Markdown(f"### {topic}")
+            gr.Markdown(f"## {topic}")
             with gr.Row():
                 for text in questions:
                     topic_buttons.append((gr.Button(text, size="sm"), text))
@@ -363,15 +593,24 @@ def _about_tab() -> AboutTab:
 # --------------------------------------------------------------------------- events
 
 
-def _on(event, fn, inputs, outputs) -> None:
+def _on(event, fn, inputs, outputs, **options):
     """Wire one UI event; only ``ask`` is part of the public API, so every UI event is private."""
-    event(fn, inputs, outputs, api_visibility="private")
+    return event(fn, inputs, outputs, api_visibility="private", **options)
+
+
+#: How many values :meth:`Handlers.chat` returns (the outputs of :func:`_chat_outputs`).
+CHAT_OUTPUTS = 9
+#: Brings the source view into sight once it shows the chosen source (on a phone it lies
+#: below the chat).
+SCROLL_TO_SOURCE = """() => {
+  document.getElementById('kildevisning')?.scrollIntoView({behavior: 'smooth', block: 'start'});
+}"""
 
 
 def _chat_outputs(chat: ChatTab, session: Session) -> list:
     """What a chat turn updates, in the order :meth:`Handlers.chat` returns them."""
-    return [chat.question, chat.chatbot, session.context, session.last_answer, session.answer_id,
-            chat.sources, chat.source_view, chat.feedback_box, chat.feedback_status]
+    return [chat.question, chat.chatbot, session.context, session.last_answer, session.answer_ids,
+            chat.sources, chat.source_view, chat.feedback_status, chat.status]
 
 
 def _login_outputs(search: SearchTab, session: Session) -> list:
@@ -380,34 +619,53 @@ def _login_outputs(search: SearchTab, session: Session) -> list:
             *search.filters]
 
 
+def _liker(handlers: Handlers):
+    """The chatbot's 👍/👎 handler, with the ``gr.LikeData`` annotation Gradio looks for
+    (this module's annotations are strings, and Gradio is imported late)."""
+    import gradio as gr
+
+    def rate(history: list[dict], answer_ids: dict, ratings: dict, data) -> tuple:
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        return handlers.rate(int(index), data.liked, history, answer_ids, ratings)
+    rate.__annotations__ = {**rate.__annotations__, "data": gr.LikeData}
+    return rate
+
+
 def _wire_chat(chat: ChatTab, session: Session, handlers: Handlers) -> None:
-    inputs, outputs = [chat.question, chat.chatbot, session.context], _chat_outputs(chat, session)
-    _on(chat.send.click, handlers.chat, inputs, outputs)
-    _on(chat.question.submit, handlers.chat, inputs, outputs)
+    inputs = [chat.question, chat.chatbot, session.context, session.answer_ids]
+    outputs = _chat_outputs(chat, session)
+    for event in (chat.send.click, chat.question.submit):  # the box is never covered
+        _on(event, handlers.chat, inputs, outputs, show_progress_on=[chat.chatbot])
     _on(chat.clear.click, handlers.clear, None,
-        [chat.chatbot, session.context, session.last_answer, session.answer_id, chat.sources,
-         chat.source_view, chat.feedback_box])
-    _on(chat.sources.change, handlers.show_source, [chat.sources, session.last_answer], chat.source_view)
-    feedback_inputs = [chat.comment, session.answer_id]
-    _on(chat.thumbs_up.click, handlers.thumbs_up, feedback_inputs, chat.feedback_status)
-    _on(chat.thumbs_down.click, handlers.thumbs_down, feedback_inputs, chat.feedback_status)
+        [chat.chatbot, session.context, session.last_answer, session.answer_ids, session.ratings,
+         session.rated, chat.sources, chat.source_view, chat.feedback_status, chat.comment_box])
+    _on(chat.sources.change, handlers.show_source, [chat.sources, session.last_answer],
+        chat.source_view).then(None, None, None, js=SCROLL_TO_SOURCE)
+    _on(chat.chatbot.like, _liker(handlers), [chat.chatbot, session.answer_ids, session.ratings],
+        [chat.feedback_status, session.ratings, session.rated, chat.comment_box, chat.comment])
+    comment_inputs = [chat.comment, session.rated, chat.chatbot, session.answer_ids, session.ratings]
+    for event in (chat.send_comment.click, chat.comment.submit):
+        _on(event, handlers.send_comment, comment_inputs, [chat.comment, chat.feedback_status])
 
 
 def _wire_search(search: SearchTab, session: Session, handlers: Handlers) -> None:
     inputs = [search.query, search.mode, *search.filters, session.user]
-    _on(search.search.click, handlers.staff_search, inputs, search.results)
-    _on(search.query.submit, handlers.staff_search, inputs, search.results)
+    for event in (search.search.click, search.query.submit, search.mode.change):
+        _on(event, handlers.staff_search, inputs, search.results)
     login_outputs = _login_outputs(search, session)
-    _on(search.login.click, handlers.login, [search.name, search.password], login_outputs)
-    _on(search.password.submit, handlers.login, [search.name, search.password], login_outputs)
-    _on(search.logout.click, handlers.logout, None, login_outputs)
+    for event, fn, login_inputs in ((search.login.click, handlers.login, [search.name, search.password]),
+                                    (search.password.submit, handlers.login, [search.name, search.password]),
+                                    (search.logout.click, handlers.logout, None)):
+        _on(event, fn, login_inputs, login_outputs).then(
+            handlers.login_line, session.user, search.login_line, api_visibility="private")
 
 
 def _wire_about(about: AboutTab, chat: ChatTab, session: Session, tabs: gr.Tabs,
                 handlers: Handlers) -> None:
     outputs = [tabs, *_chat_outputs(chat, session)]
     for button, text in about.topic_buttons:
-        _on(button.click, _asker(handlers, text), [chat.chatbot, session.context], outputs)
+        _on(button.click, _asker(handlers, text), [chat.chatbot, session.context, session.answer_ids],
+            outputs, show_progress_on=[chat.chatbot])
 
 
 def _asker(handlers: Handlers, text: str):
@@ -416,8 +674,8 @@ def _asker(handlers: Handlers, text: str):
     Not named ``ask``: Gradio names events after their function, and a second ``ask``
     would move the public endpoint to ``/ask_1``.
     """
-    def suggested(history: list[dict], context: str | None) -> tuple:
-        return handlers.ask_suggested(text, history, context)
+    def suggested(history: list[dict], context: str | None, answer_ids: dict | None) -> tuple:
+        return handlers.ask_suggested(text, history, context, answer_ids)
     return suggested
 
 
