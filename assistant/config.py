@@ -187,6 +187,8 @@ class Settings:
     #: dropped first. Gradio keeps ~120 KB per session, and an API client that sends no
     #: session hash starts a new one per call: 10 000 (Gradio's default) would be ~1.2 GB.
     max_sessions: int = 1000
+    #: Seconds a chat answer may take before the app gives up with a message.
+    chat_timeout_s: float = CHAT_TIMEOUT_S
     #: Exported models and evaluation indexes (``ASSISTANT_CACHE_DIR``, else XDG).
     cache_dir: Path = field(default_factory=user_cache_dir)
     #: Staff logins: a file with one ``navn:passord`` per line, or the pairs themselves

@@ -281,7 +281,7 @@ def hit_html(hit: Hit, query: str) -> str:
         f'{_link(viewer, "Vis i dokumentet", f"Åpne {meta.title}, {page_span(hit.chunk)}")} '
         f'<button type="button" class="kopier" data-ref="{ref}" '
         f'data-viewer="{html.escape(viewer, quote=True)}" '
-        f'aria-label="Kopier referansen til treff {hit.rank}">Kopier referanse</button></div>'
+        f'aria-label="Kopier referanse til treff {hit.rank}">Kopier referanse</button></div>'
     )
 
 

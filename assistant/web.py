@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from .answer import Answer
-from .config import CHAT_TIMEOUT_S, CONTACT_URL, FEEDBACK_RETENTION_DAYS, MAX_QUESTION_CHARS
+from .config import CONTACT_URL, FEEDBACK_RETENTION_DAYS, MAX_QUESTION_CHARS
 from .render import answer_html, citation_label, documents_html, hits_html, source_html
 from .search import MODE_LABELS, MODES, PUBLIC, STAFF, Filters
 from .service import Assistant
@@ -114,9 +114,15 @@ footer, footer a, footer button { color: #374151 !important; }
   #spor-rad { flex-direction: column; flex-wrap: nowrap; }
   #spor-kolonne { display: contents; }
   #spor-kolonne > * { order: 9; }
-  #samtale { order: 1; } #sporsmal { order: 2; } #spor-knapper { order: 3; }
-  #samtale-status { order: 4; } #tilbakemelding-status { order: 5; } #tilbakemelding { order: 6; }
-  #kilde-kolonne { order: 7; min-width: 0 !important; } #forbehold { order: 8; }
+  /* Gradio wraps some components (text boxes in a .form): order the wrapper then. */
+  #spor-kolonne > :is(#samtale, :has(#samtale)) { order: 1; }
+  #spor-kolonne > :is(#sporsmal, :has(#sporsmal)) { order: 2; }
+  #spor-kolonne > :is(#spor-knapper, :has(#spor-knapper)) { order: 3; }
+  #spor-kolonne > :is(#samtale-status, :has(#samtale-status)) { order: 4; }
+  #spor-kolonne > :is(#tilbakemelding-status, :has(#tilbakemelding-status)) { order: 5; }
+  #spor-kolonne > :is(#tilbakemelding, :has(#tilbakemelding)) { order: 6; }
+  #kilde-kolonne { order: 7; min-width: 0 !important; }
+  #spor-kolonne > :is(#forbehold, :has(#forbehold)) { order: 8; }
 }
 """
 #: Under every answer: copies the bubble as plain text (Gradio's own copy gives HTML).
@@ -151,6 +157,10 @@ HEAD_JS = """
     }
     for (const element of root.querySelectorAll('[aria-label="chatbot conversation"]')) {
       element.setAttribute('aria-label', 'Samtale');
+    }
+    for (const title of root.querySelectorAll('.toast-title')) {
+      const text = {Error: 'Feil', Warning: 'Advarsel', Info: 'Melding'}[title.textContent.trim()];
+      if (text) title.textContent = text;
     }
     for (const toast of root.querySelectorAll('.toast-body .toast-text, [data-testid="toast-text"]')) {
       for (const [pattern, text] of NORWEGIAN) {
@@ -230,7 +240,7 @@ def _question_before(history: list[dict], index: int, limit: int = 60) -> str:
     """The question answered by bubble ``index`` (the user message before it), shortened."""
     for message in reversed((history or [])[:index]):
         if message.get("role") == "user":
-            text = " ".join(str(message.get("content") or "").split())
+            text = " ".join(_text_of(message.get("content")).split())
             return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
     return "spørsmålet"
 
@@ -242,6 +252,15 @@ def login_line_text(user: str | None, login_enabled: bool) -> str:
     if login_enabled:
         return "Ikke logget inn: bare offentlige dokumenter er med i søket."
     return "Bare offentlige dokumenter er med i søket."
+
+
+def _text_of(content) -> str:
+    """A chat message's text: Gradio sends it back as a list of parts (``{"text": …}``)."""
+    if isinstance(content, list):
+        return " ".join(_text_of(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    return str(content or "")
 
 
 def _visible_to(user: str | None) -> Filters:
@@ -259,11 +278,10 @@ class Handlers:
     logged-in user) come in and go out through Gradio state, never kept on this object.
     """
 
-    def __init__(self, assistant: Assistant, staff: StaffAccounts | None = None,
-                 timeout_s: float = CHAT_TIMEOUT_S):
+    def __init__(self, assistant: Assistant, staff: StaffAccounts | None = None):
         self.assistant = assistant
         self.staff = staff
-        self.timeout_s = timeout_s
+        self.timeout_s = assistant.settings.chat_timeout_s
         #: Answers are computed here, so a hung one can be given up (as many as the queue
         #: runs at once: see ``default_concurrency_limit`` in :mod:`assistant.server`).
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="svar")
@@ -280,7 +298,7 @@ class Handlers:
         """One turn of the chat: the values for :func:`_chat_outputs`.
 
         An empty question changes nothing (no new bubble). A question that takes longer
-        than ``timeout_s`` is given up: the question stays in the box, with a message.
+        than ``Settings.chat_timeout_s`` is given up: the question stays in the box, with a message.
         """
         if not (message or "").strip():
             return tuple(_skip() for _ in range(CHAT_OUTPUTS))
@@ -304,7 +322,7 @@ class Handlers:
                 SOURCE_HINT if choices else "", RATE_HINT, "")
 
     def _ask_in_time(self, message: str, context: str | None) -> Answer:
-        """The answer, or :class:`TimeoutError` after ``timeout_s`` (the worker thread is
+        """The answer, or :class:`TimeoutError` after ``timeout_s`` seconds (the worker thread is
         left to finish on its own: Python cannot stop it, and the answer is then cached)."""
         future = self._pool.submit(self.assistant.ask, message, filters=PUBLIC, context=context)
         return future.result(timeout=self.timeout_s)
