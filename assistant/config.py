@@ -25,6 +25,13 @@ CONTACT_URL = "https://www.osloregionen.no/"
 #: Longer questions are cut (searched and logged) to this many characters.
 MAX_QUESTION_CHARS = 1000
 
+#: Logged questions and feedback older than this are deleted (the landing page says so).
+FEEDBACK_RETENTION_DAYS = 365
+
+#: A chat question that takes longer than this is given up, with a message; the question
+#: stays in the box. Answers take 0.2–0.8 s, so this only ever fires when something hangs.
+CHAT_TIMEOUT_S = 20.0
+
 
 def user_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """The per-user cache directory (XDG), where the exported model lives."""
@@ -132,6 +139,18 @@ class SearchConfig:
     hnsw_m: int = 48
     hnsw_ef_construction: int = 200
     hnsw_ef_search: int = 160
+    #: The staff search's relevance cut (:func:`assistant.search.relevant`). A hit whose
+    #: score is below this share of the best hit's is dropped (hybrid and keyword mode;
+    #: hybrid scores are min-max scaled, so the weakest candidate always scores 0) …
+    relevance_ratio: float = 0.25
+    #: … or, in semantic mode, whose cosine is this much below the best one's.
+    dense_margin: float = 0.05
+    #: No hits at all when the best hit has neither a cosine of at least ``min_dense``
+    #: nor a BM25 score of at least ``min_lexical``. With multilingual-e5-small,
+    #: nonsense and off-topic queries ("asdf", "pizza med ananas") reach 0.77–0.82 on
+    #: the seed corpus, queries about it 0.84–0.89.
+    min_dense: float = 0.83
+    min_lexical: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -202,6 +221,8 @@ class Settings:
     max_sessions: int = 1000
     #: What one web client may send and keep, and how long staff logins last.
     web: WebLimits = field(default_factory=WebLimits)
+    #: Seconds a chat answer may take before the app gives up with a message.
+    chat_timeout_s: float = CHAT_TIMEOUT_S
     #: Exported models and evaluation indexes (``ASSISTANT_CACHE_DIR``, else XDG).
     cache_dir: Path = field(default_factory=user_cache_dir)
     #: Staff logins: a file with one ``navn:scrypt$…`` line per user (made by

@@ -64,10 +64,10 @@ import unicodedata
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .config import MAX_QUESTION_CHARS
+from .config import FEEDBACK_RETENTION_DAYS, MAX_QUESTION_CHARS
 from .userinput import cut, without_surrogates
 
 log = logging.getLogger(__name__)
@@ -252,10 +252,13 @@ class FeedbackStore:
     threads; the tables are created on first use, not when the object is made.
     """
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, retention_days: int | None = FEEDBACK_RETENTION_DAYS):
         self.path = Path(path)
+        #: Answers and their feedback older than this are deleted (None: kept for ever).
+        self.retention_days = retention_days
         self._schema_lock = threading.Lock()
         self._ready = False
+        self._purged = 0.0  # time.monotonic() of the last deletion of old rows
         #: What went wrong with the file, if anything (for staff, never for citizens).
         self.problem: str | None = None
 
@@ -328,6 +331,7 @@ class FeedbackStore:
             return None
         doc_ids = list(dict.fromkeys(
             c["doc_id"] for c in answer_json.get("citations", ()) if c.get("doc_id")))
+        self._purge_now_and_then()
         row = (_now(), question, question_key(question), int(bool(answer_json.get("found"))),
                json.dumps(doc_ids, ensure_ascii=False), mode)
         for attempt in (1, 2):  # a damaged file is set aside on the first; the second is new
@@ -341,6 +345,27 @@ class FeedbackStore:
                 if attempt == 2 or isinstance(exc, sqlite3.OperationalError):
                     raise
         return None
+
+    def forget_before(self, cutoff: datetime) -> int:
+        """Delete answers logged before ``cutoff`` and their feedback; how many answers.
+
+        The landing page promises that questions and feedback are kept for
+        ``FEEDBACK_RETENTION_DAYS`` only: this is what keeps that promise.
+        """
+        stamp = cutoff.astimezone(timezone.utc).isoformat(timespec="seconds")
+        with self._connect() as conn:
+            conn.execute("DELETE FROM feedback WHERE answer_id IN "
+                         "(SELECT id FROM answers WHERE created < ?)", (stamp,))
+            return conn.execute("DELETE FROM answers WHERE created < ?", (stamp,)).rowcount
+
+    def _purge_now_and_then(self, every_s: float = 3600.0) -> None:
+        """Delete rows past the retention time, at most once an hour (cheap: one index-free
+        DELETE on a small table), so a server that runs for months still forgets."""
+        recently = self._purged and time.monotonic() - self._purged < every_s
+        if self.retention_days is None or recently:
+            return
+        self._purged = time.monotonic()
+        self.forget_before(datetime.now(timezone.utc) - timedelta(days=self.retention_days))
 
     def record_feedback(self, answer_id: int, rating: str, comment: str | None = None) -> None:
         """👍 (``"up"``) or 👎 (``"down"``) for an answer, with an optional comment (redacted)."""
@@ -356,6 +381,11 @@ class FeedbackStore:
                 "rating = excluded.rating, comment = COALESCE(excluded.comment, feedback.comment)",
                 (answer_id, _now(), rating, comment),
             )
+
+    def withdraw(self, answer_id: int) -> None:
+        """Forget the rating (and comment) of an answer: the user took the 👍/👎 back."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM feedback WHERE answer_id = ?", (answer_id,))
 
     def report(self, limit: int = 20, comments: int = 10) -> FeedbackReport:
         """Counts, the ``limit`` most frequent unanswered questions and the latest comments."""

@@ -283,8 +283,14 @@ def hits_html(query: str, hits: list[Hit]) -> str:
     if not query.strip():
         return "<p>Skriv inn et søk.</p>"
     if not hits:
-        return "<p>Ingen treff.</p>"
-    return f'<p role="status">{len(hits)} treff</p>' + "".join(hit_html(hit, query) for hit in hits)
+        return '<p role="status">Ingen treff som ligner nok på søket. Prøv andre ord.</p>'
+    return (f'<p role="status">{len(hits)} treff, det beste først</p>'
+            + "".join(hit_html(hit, query) for hit in hits))
+
+
+def score_text(score: float) -> str:
+    """A hit's score as a Norwegian decimal number: "0,87"."""
+    return f"{score:.2f}".replace(".", ",")
 
 
 def hit_html(hit: Hit, query: str) -> str:
@@ -295,12 +301,13 @@ def hit_html(hit: Hit, query: str) -> str:
     viewer = hit_viewer(hit)
     return (
         f'<div class="treff"><strong>{hit.rank}. {html.escape(meta.title)}{_year(meta.year)}</strong>, '
-        f"{page_span(hit.chunk)}{internal}"
+        f"{page_span(hit.chunk)}{internal} "
+        f'<span class="poeng">(poengsum {score_text(hit.score)})</span>'
         f"<blockquote>{compact(highlight_terms(hit.chunk.text, query))}</blockquote>"
         f'{_link(viewer, "Vis i dokumentet", f"Åpne {meta.title}, {page_span(hit.chunk)}")} '
         f'<button type="button" class="kopier" data-ref="{ref}" '
         f'data-viewer="{html.escape(viewer, quote=True)}" '
-        f'aria-label="Kopier referansen til treff {hit.rank}">Kopier referanse</button></div>'
+        f'aria-label="Kopier referanse til treff {hit.rank}">Kopier referanse</button></div>'
     )
 
 
@@ -311,8 +318,11 @@ def documents_html(documents: Iterable[StoredDocument]) -> str:
     """The table of documents the assistant answers from, newest first."""
     rows = "".join(_document_row(document) for document in
                    sorted(documents, key=lambda d: (-(d.meta.year or 0), d.meta.title)))
-    return ('<table><caption>Dokumenter assistenten svarer fra</caption><thead><tr><th>Tittel</th>'
-            "<th>År</th><th>Sider</th><th>Type</th></tr></thead><tbody>" + rows + "</tbody></table>")
+    # The box scrolls sideways on its own on a narrow screen (keyboard too: tabindex).
+    return ('<div class="tabellboks" role="region" aria-label="Dokumenter assistenten svarer fra" '
+            'tabindex="0"><table><caption>Dokumenter assistenten svarer fra</caption><thead><tr>'
+            "<th>Tittel</th><th>År</th><th>Sider</th><th>Type</th></tr></thead><tbody>"
+            + rows + "</tbody></table></div>")
 
 
 def _document_row(document: StoredDocument) -> str:

@@ -262,3 +262,24 @@ class Searcher:
                 )
             )
         return hits
+
+
+def relevant(hits: list[Hit], mode: str, config: SearchConfig) -> list[Hit]:
+    """The hits worth showing a staff member: none when even the best one is weak, and
+    never those far below the best.
+
+    Search always returns ``k`` chunks if the corpus has them, so without this cut any
+    query, nonsense too, gives "25 treff". Evidence is judged on the best hit: a
+    keyword match (BM25 ``min_lexical``) or a close meaning (cosine ``min_dense``); a
+    keyword search has found its words in every hit, which is evidence enough. Then hits
+    scoring below ``relevance_ratio`` of the best (or, in semantic mode, more than
+    ``dense_margin`` below its cosine) are dropped. Hits are expected best first.
+    """
+    if not hits:
+        return []
+    best = hits[0]
+    if mode != "lexical" and best.dense < config.min_dense and best.lexical < config.min_lexical:
+        return []
+    if mode == "dense":
+        return [h for h in hits if h.score >= best.score - config.dense_margin]
+    return [h for h in hits if h.score >= config.relevance_ratio * best.score]

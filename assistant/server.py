@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import mimetypes
+import re
 import threading
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ from .service import Assistant
 from .sessions import COOKIE
 from .staff import StaffAccounts
 from .viewer import register_viewer
-from .web import CSS, TITLE, create_app
+from .web import CSS, HEAD_JS, TITLE, create_app
 from .webguard import WebGuard
 
 NOT_FOUND = "Fant ikke dokumentet."
@@ -54,6 +55,52 @@ def corpus_file(assistant: Assistant, doc_id: str) -> Path | None:
     if not path.is_relative_to(root) or not path.is_file():
         return None
     return path
+
+
+def norwegian_page(page: str, script: str = HEAD_JS) -> str:
+    """Gradio's page with ``lang="nb"`` and ``script`` first in ``<head>``.
+
+    Gradio writes ``lang="en"`` and picks its own strings from the browser's language
+    before any ``head`` given to it has run; only a script in the page itself comes first.
+    """
+    page = re.sub(r'(<html\b[^>]*?\blang=)"[^"]*"', r'\1"nb"', page, count=1)
+    return page.replace("<head>", f"<head><script>{script}</script>", 1)
+
+
+class NorwegianPage:
+    """ASGI middleware: the app's HTML page (``GET /``) passed through :func:`norwegian_page`.
+
+    The request is sent on without ``Accept-Encoding``, so the page comes back as plain
+    text that can be changed (it is small; everything else passes untouched).
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            return await self.app(scope, receive, send)
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                return await send(message)
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            content = b"".join(body)
+            kept = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in kept):
+                content = norwegian_page(content.decode("utf-8")).encode("utf-8")
+            await send({**start, "headers": [*kept, (b"content-length", str(len(content)).encode())]})
+            await send({"type": "http.response.body", "body": content})
+
+        await self.app({**scope, "headers": headers}, receive, capture)
 
 
 def _same_origin(request) -> bool:
@@ -147,6 +194,7 @@ def create_server(assistant: Assistant, staff: StaffAccounts | None = None,
     blocks = create_app(assistant, access)
     blocks.queue(default_concurrency_limit=4, max_size=64)
     blocks.state_session_capacity = assistant.settings.max_sessions  # read when mounted
+    server.add_middleware(NorwegianPage)
     app = gr.mount_gradio_app(server, blocks, path="/", css=CSS, footer_links=["api"],
                               show_error=False, max_file_size=1, enable_monitoring=False,
                               run_history=False, mcp_server=False, pwa=False, ssr_mode=False)

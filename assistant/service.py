@@ -21,7 +21,7 @@ from .feedback import FILENAME as FEEDBACK_FILE
 from .feedback import FeedbackStore
 from .indexer import BuildReport, build_index
 from .lru import LruCache
-from .search import PUBLIC, Filters, Hit, Searcher
+from .search import PUBLIC, Filters, Hit, Searcher, relevant
 from .selection import AnswerModels, default_models
 from .store import (
     Index,
@@ -193,9 +193,12 @@ class Assistant:
 
     def search(self, query: str, k: int = 20, mode: str | None = None,
                filters: Filters = PUBLIC) -> SearchResult:
+        """The staff search: the ``k`` best chunks, after the relevance cut
+        (:func:`~assistant.search.relevant`), so a query nothing matches finds nothing."""
         query = normalize_question(query)
         mode = mode or self.settings.search.mode
-        return SearchResult(query, mode, self.searcher.search(query, k=k, mode=mode, filters=filters))
+        hits = self.searcher.search(query, k=k, mode=mode, filters=filters)
+        return SearchResult(query, mode, relevant(hits, mode, self.settings.search))
 
     # ----------------------------------------------------------------- views
 

@@ -111,14 +111,15 @@ def test_ask_open_citation_and_see_highlighted_passage(browser, app_url, browser
     browser.get(app_url)
     ask(browser, "Hvor mange kommuner er med i Osloregionen?")
     wait_for(browser, "#samtale", text="64 kommuner")
-    assert "Svarene er utdrag ordrett" in browser.find_element(By.ID, "forbehold").text
+    assert "sitater fra Osloregionens egne dokumenter" in browser.find_element(By.ID, "forbehold").text
     wait_for(browser, "#vis-kilde label").click()
     marked = wait_for(browser, "#kildevisning mark")
     assert "64 kommuner" in marked.text
     assert "side 2" in browser.find_element(By.ID, "kildevisning").text
+    browser.find_element(By.CSS_SELECTOR, "#samtale button[aria-label='Liker']").click()
     wait_for(browser, "#kommentar textarea").send_keys("Fint svar, ring meg på 22 33 44 55")
-    browser.find_element(By.ID, "tommel-opp").click()
-    wait_for(browser, "#tilbakemelding-status", text="Takk for tilbakemeldingen")
+    browser.find_element(By.ID, "send-kommentar").click()
+    wait_for(browser, "#tilbakemelding-status", text="Kommentaren er lagret")
     report = browser_app[1].feedback.report()
     assert report.to_json()["feedback"]["up"] >= 1
     assert "22 33 44 55" not in str(report.to_json()) and "[telefon]" in str(report.to_json())

@@ -412,3 +412,23 @@ def test_report_never_sends_terminal_escape_codes(tmp_path):
     assert result.returncode == 0, result.stderr
     assert not any(ch in result.stdout for ch in "\x1b\x07\x9b\u202e")
     assert "Bra svar" in result.stdout and "blinker" in result.stdout
+
+
+def test_questions_and_feedback_older_than_the_retention_time_are_deleted(tmp_path):
+    """The landing page says questions and feedback are kept for 12 months: they are."""
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    from assistant.config import FEEDBACK_RETENTION_DAYS
+
+    assert FEEDBACK_RETENTION_DAYS == 365
+    store = FeedbackStore(tmp_path / FILENAME)
+    old = store.record_answer("Gammelt spørsmål?", found("a"))
+    store.record_feedback(old, "up", "gammel kommentar")
+    long_ago = (datetime.now(timezone.utc) - timedelta(days=400)).isoformat(timespec="seconds")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE answers SET created = ? WHERE id = ?", (long_ago, old))
+    restarted = FeedbackStore(store.path)  # the first write after a start purges
+    restarted.record_answer("Nytt spørsmål?", found("a"))
+    report = restarted.report()
+    assert report.answers == 1 and report.up == 0 and not report.recent_comments

@@ -108,3 +108,41 @@ def test_empty_question_and_unknown_mode(searcher):
     assert searcher.search("   ") == []
     with pytest.raises(ValueError, match="Ukjent søkemodus"):
         searcher.search("ferjer", mode="magisk")
+
+
+# --------------------------------------------------------------------------- relevance cut
+
+
+def _hits(*scores: tuple[float, float, float]):
+    """Hits best first from (score, dense, lexical); chunk and document do not matter here."""
+    from assistant.search import Hit
+
+    return [Hit(rank=i, chunk_id=i, chunk=None, document=None, score=s, dense=d, lexical=lx)
+            for i, (s, d, lx) in enumerate(scores, start=1)]
+
+
+def test_relevance_cut_gives_nothing_when_the_best_hit_is_weak():
+    from assistant.config import SearchConfig
+    from assistant.search import relevant
+
+    config = SearchConfig(min_dense=0.83, min_lexical=1.0)
+    nonsense = _hits((0.6, 0.80, 0.0), (0.3, 0.79, 0.0), (0.0, 0.77, 0.0))
+    assert relevant(nonsense, "hybrid", config) == []
+    assert relevant(nonsense, "dense", config) == []
+    # a close meaning, or a strong keyword match, is enough on its own
+    assert relevant(_hits((1.0, 0.86, 0.0)), "hybrid", config)
+    assert relevant(_hits((1.0, 0.70, 2.5)), "hybrid", config)
+    # keyword mode only ever returns chunks with the words in them
+    assert len(relevant(_hits((0.4, 0.0, 0.4)), "lexical", config)) == 1
+    assert relevant([], "hybrid", config) == []
+
+
+def test_relevance_cut_drops_hits_far_below_the_best():
+    from assistant.config import SearchConfig
+    from assistant.search import relevant
+
+    config = SearchConfig(relevance_ratio=0.25, dense_margin=0.05)
+    hybrid = _hits((1.0, 0.89, 0.6), (0.32, 0.82, 0.4), (0.08, 0.82, 0.2), (0.0, 0.8, 0.0))
+    assert [h.rank for h in relevant(hybrid, "hybrid", config)] == [1, 2]
+    dense = _hits((0.89, 0.89, 0.0), (0.85, 0.85, 0.0), (0.82, 0.82, 0.0))
+    assert [h.rank for h in relevant(dense, "dense", config)] == [1, 2]

@@ -145,7 +145,8 @@ def search(base, events, text, session_hash=None, cookies=None) -> dict:
 
 
 def chat(base, events, text, session_hash=None) -> dict:
-    return call(base, events["spor-knapp.click"], [text, None, None], session_hash=session_hash)
+    return call(base, events["spor-knapp.click"], [text, None, None, None],
+                session_hash=session_hash)
 
 
 # --------------------------------------------------------------------------- staff login
@@ -268,7 +269,7 @@ def rss_bytes() -> int:
 
 def test_huge_messages_are_refused_before_they_reach_memory(base, events):
     message = "a" * 10_000_000
-    body = json.dumps({"data": [message, None, None], "fn_index": events["spor-knapp.click"],
+    body = json.dumps({"data": [message, None, None, None], "fn_index": events["spor-knapp.click"],
                        "session_hash": "stor", "event_data": None, "trigger_id": None}).encode()
     before = rss_bytes()
     for _ in range(50):
@@ -293,7 +294,7 @@ def test_the_chat_history_is_the_servers_and_bounded(site, events):
     base, assistant, _, _ = site
     chat_fn = events["spor-knapp.click"]
     forged = [{"role": "user", "content": "x" * 1000}] * 50
-    result = call(base, chat_fn, ["Når ble Osloregionen etablert?", forged, None])
+    result = call(base, chat_fn, ["Når ble Osloregionen etablert?", forged, None, None])
     history = result["output"]["data"][1]
     assert len(history) == 2 and "x" * 1000 not in json.dumps(history)
 
@@ -302,11 +303,12 @@ def test_the_chat_history_is_the_servers_and_bounded(site, events):
     handlers = Handlers(assistant)
     history = []
     for i in range(15):
-        values = handlers.chat(f"Når ble Osloregionen etablert? ({i})", history, None)
+        values = handlers.chat(f"Når ble Osloregionen etablert? ({i})", history, None, None)
         history = values[2]
     assert len(history) == 2 * assistant.settings.web.chat_turns
-    long = handlers.chat("Hvor mange kommuner er med i Osloregionen? " + "ord " * 600, [], None)
-    assert "bare de første 1\u00a0000 ble brukt" in long[1][-1]["content"]
+    long = handlers.chat("Hvor mange kommuner er med i Osloregionen? " + "ord " * 600, [], None,
+                         None)
+    assert "Bare de første 1\u00a0000 tegnene er brukt" in long[1][-1]["content"]
 
 
 def test_upload_is_refused(base):
@@ -387,7 +389,9 @@ def test_feedback_failures_never_stop_an_answer_and_only_staff_hear_of_them(site
         assert "Tilbakemeldinger kunne ikke lagres" not in citizen
         from assistant.web import Handlers
 
-        assert Handlers(assistant).give_feedback("up", "fint", 1) == FEEDBACK_FAILED
+        handlers = Handlers(assistant)
+        assert handlers.rate(1, True, [], {1: 1}, {})[0] == FEEDBACK_FAILED
+        assert handlers.send_comment("fint", 1, [], {1: 1}, {1: "up"})[1] == FEEDBACK_FAILED
     finally:
         if original is None:
             assistant.__dict__.pop("feedback", None)

@@ -207,7 +207,7 @@ def test_the_chat_links_each_citation_to_the_viewer(viewer_app):
     from assistant.web import Handlers
 
     _, assistant = viewer_app
-    bubble = Handlers(assistant).chat(QUESTION, [], None)[1][-1]["content"]
+    bubble = Handlers(assistant).chat(QUESTION, [], None, None)[1][-1]["content"]
     citation = answer_citation(assistant)
     href = html.escape(citation.viewer(), quote=True)
     assert f'<sup><a href="{href}"' in bubble  # the inline [1]
