@@ -115,8 +115,12 @@ CSS = """
   --body-text-color-subdued: #4b5563;
   --block-info-text-color: #4b5563;
   --input-placeholder-color: #5b6370;
+  --ring-color: #1d4ed8;
+  --color-accent: #1d4ed8;
 }
-:focus-visible { outline: 3px solid #1d4ed8 !important; outline-offset: 2px; }
+:focus-visible, button:focus-visible, .gradio-container button:focus-visible {
+  outline: 3px solid #1d4ed8 !important; outline-color: #1d4ed8 !important; outline-offset: 2px;
+}
 footer, footer a, footer button { color: #374151 !important; }
 /* Phone: the sources right under the chat, not below the examples. */
 @media (max-width: 640px) {
