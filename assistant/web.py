@@ -298,7 +298,7 @@ class Handlers:
     # ---------------------------------------------------------------- chat
 
     def chat(self, message: str, history: list[dict], context: str | None,
-             answer_ids: dict[int, int] | None) -> tuple:
+             answer_ids: dict[int, int] | None = None) -> tuple:
         """One turn of the chat: the values for :func:`_chat_outputs`.
 
         An empty question changes nothing (no new bubble). A question that takes longer
