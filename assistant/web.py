@@ -452,7 +452,7 @@ class Handlers:
     # ---------------------------------------------------------------- chat
 
     def chat(self, message: str, history: list[dict] | None, context: str | None,
-             answer_ids: dict[int, int] | None) -> tuple:
+             answer_ids: dict[int, int] | None = None) -> tuple:
         """One turn of the chat: the values for :func:`_chat_outputs`.
 
         ``history`` is the server's own copy (a ``gr.State``), never the page's; it keeps
