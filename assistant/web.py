@@ -182,11 +182,18 @@ HEAD_JS = """
       }
     }
   }
+  // "Kopier svaret" under an answer (plain text) and "Kopier referanse" on a search hit.
+  function copied(button) {
+    if (button.classList.contains('kopier-svar')) {
+      return plain(button.closest('.message, [data-testid="bot"], .bot') || button.parentElement);
+    }
+    const viewer = button.dataset.viewer && new URL(button.dataset.viewer, location.href).href;
+    return [button.dataset.ref, viewer].filter(Boolean).join(', ');
+  }
   document.addEventListener('click', async (event) => {
-    const button = event.target.closest('button.kopier-svar');
+    const button = event.target.closest('button.kopier-svar, button.kopier');
     if (!button) return;
-    const message = button.closest('.message, [data-testid="bot"], .bot') || button.parentElement;
-    const text = plain(message);
+    const text = copied(button);
     try { await navigator.clipboard.writeText(text); }
     catch (error) {
       const area = document.createElement('textarea');
@@ -203,22 +210,6 @@ HEAD_JS = """
   };
   if (document.body) start(); else document.addEventListener('DOMContentLoaded', start);
 })();
-"""
-#: Copies a hit's reference when its "Kopier referanse" button is clicked (one listener).
-COPY_JS = """
-element.addEventListener('click', async (event) => {
-  const button = event.target.closest('button.kopier');
-  if (!button) return;
-  const viewer = button.dataset.viewer && new URL(button.dataset.viewer, location.href).href;
-  const text = [button.dataset.ref, viewer].filter(Boolean).join(', ');
-  try { await navigator.clipboard.writeText(text); }
-  catch (error) {
-    const area = document.createElement('textarea');
-    area.value = text; document.body.appendChild(area); area.select();
-    document.execCommand('copy'); area.remove();
-  }
-  button.textContent = 'Kopiert ✓';
-});
 """
 
 
@@ -772,7 +763,7 @@ def _search_tab(login_enabled: bool) -> SearchTab:
             type_filter = gr.Dropdown([], multiselect=True, label="Dokumenttype", elem_id="filter-type")
         search = gr.Button("Søk", variant="primary", elem_id="sok-knapp")
         login_line = gr.Markdown(login_line_text(None, login_enabled), elem_id="innlogget")
-        results = gr.HTML(elem_id="treffliste", js_on_load=COPY_JS)
+        results = gr.HTML(elem_id="treffliste")  # copy buttons: HEAD_JS
         with gr.Accordion("Innlogging for ansatte", open=False, elem_id="innlogging"):
             with gr.Group() as login_box:
                 name = gr.Textbox(label="Brukernavn", elem_id="brukernavn", max_length=200)
