@@ -79,6 +79,15 @@ def seed_assistant(tmp_path_factory, embedder, seed_corpus):
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now (for a test server)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def without_proxies(environ) -> dict[str, str]:
     """A copy of ``environ`` without proxy settings, for subprocesses."""
     return {k: v for k, v in environ.items() if k.lower() not in PROXY_VARS}

@@ -5,7 +5,6 @@ every view. Skipped only when the browser or its driver is not installed.
 """
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from assistant.config import Settings
 from assistant.server import RunningServer
 from assistant.service import Assistant
 from assistant.staff import StaffAccounts
+from tests.conftest import free_port
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
@@ -35,9 +35,7 @@ def browser_app(tmp_path_factory, embedder, seed_corpus):
         encoding="utf-8")
     assistant = Assistant(Settings(corpus_dir=corpus, index_dir=root / "index"), embedder=embedder)
     assistant.build(progress=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = RunningServer(assistant, "127.0.0.1", port,
                            staff=StaffAccounts.from_pairs({"kari": "hemmelig-passord"})).start()
     yield server.url, assistant

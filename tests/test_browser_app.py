@@ -9,7 +9,6 @@ test-artifacts/ (git-ignored).
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import threading
 import time
@@ -33,6 +32,7 @@ from test_browser import (  # noqa: F401 - browser_app is a fixture used below
 from assistant.config import CONTACT_URL, MAX_QUESTION_CHARS
 from assistant.server import RunningServer
 from assistant.service import Assistant
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="krever Debian-pakkene chromium og chromium-driver")
@@ -102,10 +102,6 @@ def stored_feedback(assistant: Assistant) -> dict[str, tuple[str, str | None]]:
     return {question: (rating, comment) for question, rating, comment in rows}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- 3. feedback

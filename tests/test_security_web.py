@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sqlite3
 import ssl
 import threading
@@ -29,6 +28,7 @@ from assistant.service import Assistant
 from assistant.sessions import COOKIE
 from assistant.staff import StaffAccounts
 from assistant.web import FEEDBACK_FAILED
+from tests.conftest import free_port
 
 INTERNAL = "styrenotat-intern"
 INTERNAL_TITLE = "Styrenotat om kontingent"
@@ -64,9 +64,7 @@ def site(tmp_path_factory, embedder, seed_corpus):
     assistant.build(progress=False)
     accounts = StaffAccounts.from_pairs({"kari": PASSWORD, "per": PASSWORD}, n=2 ** 10)
     access = StaffAccess(accounts, settings.web)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = RunningServer(assistant, "127.0.0.1", port, access=access).start()
     yield server.url.rstrip("/"), assistant, access, server
     server.stop()

@@ -8,7 +8,6 @@ test-artifacts/ (git-ignored).
 import html
 import re
 import shutil
-import socket
 import struct
 import urllib.error
 import urllib.request
@@ -22,6 +21,7 @@ from assistant.search import PUBLIC
 from assistant.server import RunningServer
 from assistant.service import Assistant
 from assistant.viewer import NO_POPPLER, NOT_FOUND_TITLE, STALE_PASSAGE, view_page
+from tests.conftest import free_port
 from tests.pdfs import make_pdf
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -65,9 +65,7 @@ def viewer_app(tmp_path_factory, embedder):
                                              encoding="utf-8")
     assistant = Assistant(Settings(corpus_dir=corpus, index_dir=root / "index"), embedder=embedder)
     assistant.build(progress=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = RunningServer(assistant, "127.0.0.1", port).start()
     yield server.url.rstrip("/"), assistant
     server.stop()

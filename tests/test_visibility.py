@@ -1,7 +1,6 @@
 """Internal documents never leave through the public chat, its API or the file route."""
 
 import shutil
-import socket
 import urllib.error
 import urllib.request
 
@@ -12,6 +11,7 @@ from assistant.config import Settings
 from assistant.search import Filters
 from assistant.server import RunningServer
 from assistant.service import Assistant, CitedSource
+from tests.conftest import free_port
 
 INTERNAL = "budsjettnotat-intern"
 SECRET_SENTENCES = [
@@ -36,9 +36,7 @@ def mixed_assistant(tmp_path_factory, embedder, seed_corpus):
 
 @pytest.fixture(scope="module")
 def server(mixed_assistant):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     running = RunningServer(mixed_assistant, "127.0.0.1", port).start()
     yield running.url
     running.stop()

@@ -8,12 +8,7 @@ import pytest
 
 from assistant.server import RunningServer
 from assistant.web import SOURCE_HINT, SOURCE_MISSING, SOURCE_OUTDATED, Handlers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port
 
 
 def listening_addresses(port: int) -> set[str]:
