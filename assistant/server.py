@@ -45,16 +45,7 @@ LOGGED_OUT = "Du er logget ut. Bare offentlige dokumenter er med i søket."
 def corpus_file(assistant: Assistant, doc_id: str) -> Path | None:
     """The file of a public document, if it exists inside the corpus folder; else None."""
     document = assistant.document(doc_id, PUBLIC)
-    if document is None:
-        return None
-    root = assistant.settings.corpus_dir.resolve()
-    try:
-        path = (root / document.path).resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path
+    return assistant.document_file(document) if document is not None else None
 
 
 def norwegian_page(page: str, script: str = HEAD_JS) -> str:

@@ -214,6 +214,17 @@ class Assistant:
             return None
         return document
 
+    def document_file(self, document: StoredDocument) -> Path | None:
+        """A document's file, if it lies inside the corpus folder; None otherwise (a
+        symbolic link out of the corpus, a file gone since indexing). The one place the
+        web routes turn a document into a path."""
+        root = self.settings.corpus_dir.resolve()
+        try:
+            path = (root / document.path).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        return path if path.is_relative_to(root) and path.is_file() else None
+
     def source(self, citation: Citation, filters: Filters = PUBLIC) -> CitedSource:
         """The chunk and document a citation of an earlier answer points at, if the index
         in use still has them (a rebuild may have changed both since)."""

@@ -16,7 +16,6 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from .chunking import Chunk
@@ -254,16 +253,6 @@ def viewer_body(document: StoredDocument, page: int, marks: Marks, chunk_id: int
 # --------------------------------------------------------------------------- files
 
 
-def document_file(assistant: Assistant, document: StoredDocument) -> Path | None:
-    """A document's file, if it lies inside the corpus folder (symlinks out give None)."""
-    root = assistant.settings.corpus_dir.resolve()
-    try:
-        path = (root / document.path).resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None
-    return path if path.is_relative_to(root) and path.is_file() else None
-
-
 def page_images(assistant: Assistant) -> PdfPages:
     """Where page images are cached: the index folder, outside the builds."""
     settings = assistant.settings
@@ -276,7 +265,7 @@ def pdf_view(assistant: Assistant, document: StoredDocument, page: int,
     the anchor) for a PDF page."""
     if not poppler_available():
         return None, NO_POPPLER, True
-    path = document_file(assistant, document)
+    path = assistant.document_file(document)
     if path is None:
         return None, RENDER_FAILED, True
     pages = page_images(assistant)
@@ -344,7 +333,7 @@ def register_viewer(server, assistant: Assistant, filters_for: FiltersFor = publ
     def page_image(doc_id: str, request: Request, side: str | None = None):
         document = assistant.document(doc_id, filters_for(request))
         page = parse_page(side, len(document.pages), 0) if document is not None else None
-        path = document_file(assistant, document) if page and document.kind == "pdf" else None
+        path = assistant.document_file(document) if page and document.kind == "pdf" else None
         if path is None:
             return PlainTextResponse("Fant ikke sidebildet.", status_code=404)
         try:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +36,7 @@ from .config import CONTACT_URL, FEEDBACK_RETENTION_DAYS, MAX_QUESTION_CHARS
 from .render import answer_html, citation_label, documents_html, hits_html, source_html
 from .search import MODE_LABELS, MODES, PUBLIC, STAFF, Filters
 from .service import Assistant
+from .userinput import without_surrogates
 
 if TYPE_CHECKING:  # Gradio is imported when an app is built, not when this module is
     import gradio as gr
@@ -247,15 +247,13 @@ async () => {
 """
 
 log = logging.getLogger(__name__)
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
 def clean_text(text: object, limit: int = MAX_FIELD_CHARS) -> str:
-    """A field from the page as safe text: a string, at most ``limit`` characters, with
-    lone surrogates (which UTF-8 cannot encode) and NUL removed."""
+    """A field from the page as safe text: a string, at most ``limit`` characters, lone
+    surrogates (which UTF-8 cannot encode) replaced as everywhere else
+    (:func:`~assistant.userinput.without_surrogates`), NUL removed."""
     if not isinstance(text, str):
         return ""
-    return _SURROGATES.sub("", text[:limit]).replace("\x00", "")
+    return without_surrogates(text[:limit]).replace("\x00", "")
 
 
 def _requesting(method):
