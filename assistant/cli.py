@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .cliparse import NorwegianArgumentParser
 from .config import Settings
+from .links import is_site_root, public_url
 from .search import MODE_LABELS, MODES
 from .tables import plain_table
 from .userinput import printable
@@ -218,6 +219,15 @@ def print_build_report(report, out=sys.stdout) -> None:
           + f", {noted_files} med merknader.", file=out)
 
 
+def source_address(url: str) -> str:
+    """A citation's public address as the terminal shows it: the document's own, or its
+    publisher's site labelled as such (a front page is not the source); only http(s)."""
+    safe = public_url(url)
+    if safe is None:
+        return ""
+    return f" – utgiverens nettsted: {safe}" if is_site_root(safe) else f" – {safe}"
+
+
 def print_answer(answer, out=sys.stdout) -> None:
     from .render import pages_text
 
@@ -226,7 +236,7 @@ def print_answer(answer, out=sys.stdout) -> None:
         print("\nKilder:", file=out)
         for c in answer.citations:
             year = f" ({c.year})" if c.year else ""
-            link = f" – {c.url}" if c.url else ""
+            link = source_address(c.url)
             print(f"  [{c.n}] {c.title}{year}, {pages_text(c.pages)}{link}", file=out)
         print("\nSvaret er utdrag fra dokumentene, ikke generert tekst.", file=out)
 

@@ -145,3 +145,13 @@ def test_a_question_that_is_not_valid_text_gets_an_answer_not_a_traceback(seed_a
         assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
         assert b"Traceback" not in result.stderr
         assert "64" in result.stdout.decode("utf-8")
+
+
+def test_a_front_page_is_shown_as_the_publishers_site_not_as_the_source():
+    from assistant.cli import source_address
+
+    assert source_address("https://www.osloregionen.no/") == (
+        " – utgiverens nettsted: https://www.osloregionen.no/")
+    assert source_address("https://example.org/plan.pdf#page=3") == (
+        " – https://example.org/plan.pdf#page=3")
+    assert source_address("javascript:alert(1)") == "" and source_address("") == ""
