@@ -17,6 +17,7 @@ from .config import CONTACT_URL, SearchConfig
 from .embedding import Encoder
 from .lexical import analyze, bm25_ceiling
 from .links import viewer_path
+from .reader import Reader
 from .search import Hit
 from .selection import (
     AnswerModels,
@@ -24,13 +25,13 @@ from .selection import (
     Question,
     answerability_features,
     cheap_features,
-    dense_features,
     is_chrome,
     is_heading,
     is_list_question,
     list_marker,
     new_spans,
     overlap,
+    reader_features,
     strip_marker,
 )
 
@@ -152,8 +153,8 @@ class Selection:
     training script and ``eval`` read the same numbers the product acts on)."""
 
     candidates: tuple[Candidate, ...]
-    scored: tuple[int, ...]  # candidates the model encoded, best cheap score first
-    full: np.ndarray  # cheap + dense features of the scored candidates
+    scored: tuple[int, ...]  # candidates the reader read, best cheap score first
+    full: np.ndarray  # cheap + reader features of the scored candidates
     logits: np.ndarray  # full-model logits of the scored candidates
     best: int  # index into candidates
     evidence: np.ndarray  # answerability features
@@ -188,7 +189,7 @@ def lexical_share(question: Question, hits: list[Hit]) -> float:
 
 
 def shortlist(candidates: list[Candidate], logits: np.ndarray, n: int) -> list[int]:
-    """The candidates the model encodes: the best of each passage first (a slide ranked
+    """The candidates the reader reads: the best of each passage first (a slide ranked
     fourth may hold the answer, and the cheap score alone would fill the list from one
     passage), then the best of the rest, ``n`` in all."""
     order = [int(i) for i in np.argsort(-logits, kind="stable")]
@@ -204,9 +205,10 @@ def shortlist(candidates: list[Candidate], logits: np.ndarray, n: int) -> list[i
 
 
 def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embedder: Encoder,
-           config: SearchConfig, models: AnswerModels, idf=None,
+           reader: Reader, config: SearchConfig, models: AnswerModels, idf=None,
            focus: str | None = None) -> Selection | None:
-    """Score the sentences of ``hits`` in two stages and decide whether one answers.
+    """Score the sentences of ``hits`` in two stages and decide whether one answers:
+    the cheap score for every candidate, the reader for the best few.
 
     ``focus`` is what a follow-up itself asks ("Og nestleder?" searched as "Og nestleder?
     (valgt leder 2020)"): when some sentences hold its words, only they compete, so the
@@ -223,11 +225,11 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
         return None
     cheap = cheap_features(q, candidates, [h.dense for h in hits], [h.score for h in hits])
     cheap_logits = models.cheap.logits(cheap)
-    scored = shortlist(candidates, cheap_logits, max(1, config.answer_dense_sentences))
+    scored = shortlist(candidates, cheap_logits, max(1, config.answer_read_sentences))
     if query_vector is None:
         query_vector = embedder.encode_queries([question])[0]
-    cosines = embedder.encode_sentences([candidates[i].text for i in scored]) @ query_vector
-    full = np.hstack([cheap[scored], dense_features(cosines)])
+    read = reader.score(question, [candidates[i].text for i in scored])
+    full = np.hstack([cheap[scored], reader_features(read)])
     logits = models.full.logits(full)
     best = scored[int(np.argmax(logits))]
     type_found = bool(q.kind) and bool(new_spans(candidates[best].text, q.kind, q.words))
@@ -390,6 +392,7 @@ def compose_answer(
     hits: list[Hit],
     query_vector: np.ndarray | None,
     embedder: Encoder,
+    reader: Reader,
     config: SearchConfig,
     mode: str,
     models: AnswerModels,
@@ -401,7 +404,8 @@ def compose_answer(
     if not hits or (mode == "lexical" and hits[0].lexical <= 0):
         return Answer(question=question, answer=NOT_FOUND, found=False)
     hits = citable(hits[: config.top_k], mode)
-    selection = select(question, hits, query_vector, embedder, config, models, idf, focus)
+    selection = select(question, hits, query_vector, embedder, reader, config, models, idf,
+                       focus)
     # Keyword search has no cosine to judge by: a keyword match is its evidence.
     if selection is None or (mode != "lexical" and not selection.found):
         return Answer(question=question, answer=NOT_FOUND, found=False,

@@ -265,8 +265,9 @@ def print_feedback_report(report, out=sys.stdout) -> None:
 # --------------------------------------------------------------------------- commands
 
 
-def open_assistant(settings: Settings, progress: bool):
-    """The :class:`~assistant.service.Assistant` for a command, its model ready.
+def open_assistant(settings: Settings, progress: bool, answers: bool = True):
+    """The :class:`~assistant.service.Assistant` for a command, its model ready (and its
+    reader, when the command ``answers``).
 
     Says so when the one-time preparation of the model is about to run, and when
     questions will be encoded the slow way.
@@ -274,10 +275,13 @@ def open_assistant(settings: Settings, progress: bool):
     from .service import Assistant
 
     assistant = Assistant(settings)
-    if progress and not assistant.embedder.is_prepared:
+    if progress and not (assistant.embedder.is_prepared
+                         and (assistant.reader.is_prepared or not answers)):
         print("Gjør klar språkmodellen på denne maskinen. Det skjer bare første gang "
               "og tar om lag ett minutt …", file=sys.stderr, flush=True)
     assistant.embedder.warm_up()
+    if answers:
+        assistant.reader.warm_up()
     if progress and assistant.embedder.onnx_error:
         print(f"Merk: spørsmålene kodes med sentence-transformers (tregere), fordi "
               f"{assistant.embedder.onnx_error}.", file=sys.stderr)
@@ -301,8 +305,8 @@ def ready_assistant(settings: Settings, progress: bool):
 
 
 def command_index(args: argparse.Namespace, settings: Settings) -> int:
-    report = open_assistant(settings, not args.quiet).build(rebuild=args.rebuild,
-                                                            progress=not args.quiet)
+    assistant = open_assistant(settings, not args.quiet, answers=False)
+    report = assistant.build(rebuild=args.rebuild, progress=not args.quiet)
     print_build_report(report)
     return EXIT_SKIPPED if report.problems else EXIT_OK
 

@@ -123,12 +123,10 @@ class SearchConfig:
     hybrid_weight: float = 0.6
     #: Passages whose sentences compete to be quoted as the answer.
     answer_passages: int = 4
-    #: Sentences the model encodes per question: the best of each answer passage by the
-    #: learned cheap score (:mod:`assistant.selection`), then the best of the rest.
-    #: Encoding every candidate (up to 64) cost ~0.5 s a question; they run two at a
-    #: time, ~30 ms each in float32, so 4 cost two rounds and 5 three (the answer stage
-    #: took 52 ms p50 at 100 000 chunks with 5, over the 60 ms target end to end).
-    answer_dense_sentences: int = 4
+    #: Sentences the reader (:mod:`assistant.reader`) reads per question: the best by the
+    #: learned cheap score (:mod:`assistant.selection`). A pair runs ~10 ms on one core
+    #: (half the model's layers), two at a time.
+    answer_read_sentences: int = 8
     #: From this many chunks on, dense search uses an HNSW graph instead of exact search
     #: (exact search reads every vector: ~15 ms a query at 100 000 chunks on 2 cores).
     hnsw_min_chunks: int = 50_000

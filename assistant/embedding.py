@@ -23,7 +23,6 @@ from typing import Protocol
 import numpy as np
 
 from .config import ModelConfig
-from .lru import LruCache
 from .onnx_encoder import (
     OnnxEncoder,
     encoder_dir,
@@ -31,9 +30,6 @@ from .onnx_encoder import (
     is_complete,
     supports,
 )
-
-#: Answer sentences remembered (by text) with their vectors: ~1.5 KB each.
-SENTENCE_CACHE = 4096
 
 
 class Encoder(Protocol):
@@ -45,8 +41,6 @@ class Encoder(Protocol):
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
-
-    def encode_sentences(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
@@ -73,7 +67,6 @@ class Embedder:
         self.threads: int | None = None  # torch's default (all cores), read at first use
         #: Why the ONNX path is not used, when it is not (export failed, odd model).
         self.onnx_error: str | None = None
-        self.sentence_cache: LruCache[str, np.ndarray] = LruCache(SENTENCE_CACHE)
 
     # ------------------------------------------------------------------ models
 
@@ -143,25 +136,6 @@ class Embedder:
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Passages for the index: always float32 sentence-transformers, all cores."""
         return self._encode_model(texts, "passage", progress)
-
-    def encode_sentences(self, texts: Sequence[str]) -> np.ndarray:
-        """Passage vectors of answer sentences, remembered by text (LRU): a passage that
-        answers one question is often quoted for the next ones about the same subject."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        distinct = list(dict.fromkeys(texts))
-        known = {t: self.sentence_cache.get(t) for t in distinct}
-        missing = [t for t, v in known.items() if v is None]
-        if missing:
-            for text, vector in zip(missing, self._encode(missing, "passage")):
-                known[text] = vector
-                self.sentence_cache.put(text, vector)
-        seen: set[str] = set()
-        for text in texts:  # a text repeated in one call is a hit the second time
-            if text in seen:
-                self.sentence_cache.get(text)
-            seen.add(text)
-        return np.stack([known[t] for t in texts])
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text costs the model, without special tokens or prompt."""

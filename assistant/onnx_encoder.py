@@ -94,18 +94,38 @@ def ensure_exported(model: "SentenceTransformer", folder: Path, source: str) -> 
 
 
 def _export(model: "SentenceTransformer", out: Path, source: str) -> None:
-    import logging
-    import warnings
-
     import onnxruntime
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    float_file = out / "model-float32.onnx"
-    pooled = mean_pooled(model[0].auto_model).eval()
     # A padded batch of two, so the attention-mask path stays in the graph.
     example = model.tokenizer(["ein to tre fire fem seks sju", "ein"], padding=True,
                               return_tensors="pt")
+    export_onnx(mean_pooled(model[0].auto_model).eval(),
+                (example["input_ids"], example["attention_mask"]), out / MODEL_FILE,
+                output_name="embedding")
+    model.tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
+    marker = {
+        "export_format": EXPORT_FORMAT,
+        "source": source,
+        "dimension": int(model.get_embedding_dimension()),
+        "max_length": int(model.max_seq_length),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
+    (out / MARKER_FILE).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+
+
+def export_onnx(module, example: tuple, target: Path, output_name: str) -> None:
+    """Trace ``module(input_ids, attention_mask)`` (batch and length dynamic) to
+    ``target``, with only the word-embedding lookup stored as int8 (see the module
+    docstring for why not the matrix products). Used for the encoder and the reader."""
+    import logging
+    import warnings
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    float_file = target.with_name("model-float32.onnx")
     # transformers logs about the export, and ONNX Runtime's quantiser calls
     # logging.warning() on the root logger (which would configure logging for the whole
     # process): both are quiet while exporting.
@@ -121,31 +141,19 @@ def _export(model: "SentenceTransformer", out: Path, source: str) -> None:
             # branches it freezes; it needs neither onnxscript nor a dynamo graph.
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                pooled, (example["input_ids"], example["attention_mask"]), str(float_file),
-                dynamo=False, opset_version=17,
-                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                module, example, str(float_file), dynamo=False, opset_version=17,
+                input_names=["input_ids", "attention_mask"], output_names=[output_name],
                 dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                               "attention_mask": {0: "batch", 1: "tokens"},
-                              "embedding": {0: "batch"}},
+                              output_name: {0: "batch"}},
             )
-            # The lookup table only: see the module docstring for why not MatMul.
-            quantize_dynamic(float_file, out / MODEL_FILE, weight_type=QuantType.QInt8,
+            quantize_dynamic(float_file, target, weight_type=QuantType.QInt8,
                              op_types_to_quantize=["Gather"], per_channel=True)
     finally:
         for log, level in zip(loggers, levels):
             log.setLevel(level)
         logging.getLogger().removeHandler(quiet)
     float_file.unlink()
-    model.tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
-    marker = {
-        "export_format": EXPORT_FORMAT,
-        "source": source,
-        "dimension": int(model.get_embedding_dimension()),
-        "max_length": int(model.max_seq_length),
-        "torch": torch.__version__,
-        "onnxruntime": onnxruntime.__version__,
-    }
-    (out / MARKER_FILE).write_text(json.dumps(marker, indent=2), encoding="utf-8")
 
 
 class OnnxEncoder:

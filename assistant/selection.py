@@ -10,11 +10,12 @@ decisions are small logistic models learned from NorQuAD's training split
   name, *hvor* → a place) against what the sentence holds that the question does not;
 * the question's words in the sentence and in its neighbours, weighted by rarity (IDF),
   compounds matched by their parts ("lading" finds "ladeinfrastruktur");
-* the sentence's own similarity to the question (the embedding model), for a few;
-* the passage's retrieval scores.
+* the passage's retrieval scores;
+* for the best few, the reader's score (:mod:`assistant.reader`, a cross-encoder that
+  reads question and sentence together).
 
 Scoring is in two stages to keep the model's cost down: every candidate gets the cheap
-score, the best few are encoded and get the full score. Everything here is pure (numpy),
+score, the best few are read and get the full score. Everything here is pure (numpy),
 apart from the weights file that ships with the package.
 """
 
@@ -271,7 +272,8 @@ CHEAP_FEATURES = (
     "type_match", "type_missing", "type_in_window", "passage_dense", "passage_rank",
     "passage_share", "list_item",
 )
-DENSE_FEATURES = ("cosine", "cosine_gap", "cosine_rank")
+#: The reader's score (:mod:`assistant.reader`), its gap to the best and its rank.
+READER_FEATURES = ("reader", "reader_gap", "reader_rank")
 
 
 def _bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
@@ -326,22 +328,22 @@ def cheap_features(question: Question, candidates: Sequence[Candidate],
     return np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(CHEAP_FEATURES))
 
 
-def dense_features(cosines: np.ndarray) -> np.ndarray:
-    """One row of :data:`DENSE_FEATURES` for each encoded candidate."""
-    cosines = np.asarray(cosines, dtype=np.float64)
-    if not len(cosines):
-        return np.zeros((0, len(DENSE_FEATURES)))
-    order = np.argsort(-cosines, kind="stable")
-    rank = np.empty(len(cosines))
-    rank[order] = np.arange(len(cosines))
-    return np.stack([cosines, cosines - cosines.max(), 1.0 / (1 + rank)], axis=1)
+def reader_features(scores: np.ndarray) -> np.ndarray:
+    """One row of :data:`READER_FEATURES` for each candidate the reader scored."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if not len(scores):
+        return np.zeros((0, len(READER_FEATURES)))
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty(len(scores))
+    rank[order] = np.arange(len(scores))
+    return np.stack([scores, scores - scores.max(), 1.0 / (1 + rank)], axis=1)
 
 
 ANSWERABILITY_FEATURES = (
     "best_logit", "best_margin", "max_dense", "dense_top_agrees", "lexical_share",
     "rare_coverage_sentence", "rare_coverage_passage", "max_missing_idf", "missing_terms",
     "type_asked", "type_found", "n_terms",
-    "dense_over_reference_top5", "dense_over_reference_top20",
+    "dense_over_reference_top20",
 )
 
 #: A question term this rare names the thing asked about: if no passage has it, the
@@ -362,7 +364,9 @@ def answerability_features(question: Question, best: Candidate, logits: np.ndarr
     anything, so a fixed threshold cannot tell; whether the best passage beats the best
     unrelated ones can: an off-topic question is as close to random news as to the corpus.
     The best one alone is noisy ("Når ble … etablert?" is close to every founding story),
-    so the features are the margins over the means of the top 5 and top 20. The chosen sentence's own
+    and so were the top 5 (with them, that question was declined although the reader was
+    sure of "• Etablert i 2004"): the feature is the margin over the mean of the top 20.
+    The chosen sentence's own
     cosine is not a feature: it falls with the sentence's length ("• Etablert i 2004"
     scores 0.77), which says nothing about whether it answers.
     """
@@ -402,7 +406,6 @@ def answerability_features(question: Question, best: Candidate, logits: np.ndarr
         float(question.kind is not None),
         float(type_found),
         float(len(question.terms)),
-        over(5),
         over(20),
     ], dtype=np.float64)
 
@@ -534,7 +537,7 @@ def default_models() -> AnswerModels:
     """The weights shipped with the package (``assistant/data/``)."""
     data = resources.files("assistant").joinpath("data")
     models = AnswerModels.from_json(json.loads(data.joinpath(WEIGHTS_FILE).read_text(encoding="utf-8")))
-    for model, features in ((models.cheap, CHEAP_FEATURES), (models.full, CHEAP_FEATURES + DENSE_FEATURES),
+    for model, features in ((models.cheap, CHEAP_FEATURES), (models.full, CHEAP_FEATURES + READER_FEATURES),
                             (models.answerable, ANSWERABILITY_FEATURES)):
         if model.features != features:  # weights from before a change of the features
             raise RuntimeError(f"{WEIGHTS_FILE} passer ikke til trekkene i koden; lær dem på nytt "

@@ -21,6 +21,7 @@ from .feedback import FILENAME as FEEDBACK_FILE
 from .feedback import FeedbackStore
 from .indexer import BuildReport, build_index
 from .lru import LruCache
+from .reader import CrossEncoderReader, Reader
 from .search import PUBLIC, Filters, Hit, Searcher, relevant
 from .selection import AnswerModels, default_models
 from .store import (
@@ -86,13 +87,18 @@ def normalize_question(question: str) -> str:
 
 class Assistant:
     def __init__(self, settings: Settings, embedder: Encoder | None = None,
-                 answer_models: AnswerModels | None = None, clock: StageClock | None = None):
+                 answer_models: AnswerModels | None = None, clock: StageClock | None = None,
+                 reader: Reader | None = None):
         self.settings = settings
         #: Times the stages of each question when given (the benchmark's hook).
         self.clock = clock or NO_CLOCK
         self.embedder = embedder or Embedder(settings.model, settings.models_dir)
         #: The learned sentence scorers and answerability (shipped weights by default).
         self.answer_models = answer_models or default_models()
+        #: Reads question and sentence together to find the sentence that answers; its
+        #: export sits next to the embedding model's (the same cache).
+        self.reader = reader or CrossEncoderReader(
+            getattr(self.embedder, "models_dir", settings.models_dir))
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._build = None
@@ -175,7 +181,7 @@ class Assistant:
         hits = searcher.search(question, k=self.settings.search.top_k, mode=mode,
                                filters=filters, query_vector=query_vector)
         with self.clock("answer"):
-            answer = compose_answer(question, hits, query_vector, self.embedder,
+            answer = compose_answer(question, hits, query_vector, self.embedder, self.reader,
                                     self.settings.search, mode, self.answer_models,
                                     idf=searcher.index.lexical.idf, focus=focus)
         with self._lock:

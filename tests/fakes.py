@@ -48,9 +48,6 @@ class FakeEncoder:
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts)
 
-    def encode_sentences(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
-
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(text.split()) for text in texts]
 

@@ -14,26 +14,11 @@ def test_passages_are_the_float32_model_vectors(embedder):
     assert embedder.encode_passages([]).shape == (0, embedder.dimension)
 
 
-def test_questions_and_sentences_take_the_onnx_path_with_the_right_prompts(embedder):
+def test_questions_take_the_onnx_path_with_the_query_prompt(embedder):
     assert embedder.onnx is not None, embedder.onnx_error
     question = "Hvor mange kommuner er med i Osloregionen?"
     np.testing.assert_array_equal(embedder.encode_queries([question])[0],
                                   embedder.onnx.encode(["query: " + question])[0])
-    sentence = "Osloregionen har 64 medlemskommuner."
-    embedder.sentence_cache.clear()
-    np.testing.assert_array_equal(embedder.encode_sentences([sentence])[0],
-                                  embedder.onnx.encode(["passage: " + sentence])[0])
-
-
-def test_sentence_vectors_are_remembered(embedder):
-    sentences = ["Etablert i 2004.", "Representantskapet er høyeste organ.", "Etablert i 2004."]
-    embedder.sentence_cache.clear()
-    hits, misses = embedder.sentence_cache.hits, embedder.sentence_cache.misses
-    first = embedder.encode_sentences(sentences)
-    np.testing.assert_array_equal(first[0], first[2])
-    np.testing.assert_array_equal(embedder.encode_sentences(sentences[:2]), first[:2])
-    assert embedder.sentence_cache.misses - misses == 2  # each distinct text encoded once
-    assert embedder.sentence_cache.hits - hits == 3
 
 
 def test_token_counts_are_the_model_tokenizer_counts(embedder):

