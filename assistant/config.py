@@ -124,8 +124,9 @@ class SearchConfig:
     #: Passages whose sentences compete to be quoted as the answer.
     answer_passages: int = 4
     #: Sentences the reader (:mod:`assistant.reader`) reads per question: the best by the
-    #: learned cheap score (:mod:`assistant.selection`). A pair runs ~10 ms on one core
-    #: (half the model's layers), two at a time.
+    #: learned cheap score (:mod:`assistant.selection`). A pair costs ~20 ms on one core
+    #: (half the model's layers), two run at a time: the answer stage takes ~80 ms p50
+    #: with 8, ~40 with 4, but 4 lowered NorQuAD hit from 0.663 to 0.629 (validation).
     answer_read_sentences: int = 8
     #: From this many chunks on, dense search uses an HNSW graph instead of exact search
     #: (exact search reads every vector: ~15 ms a query at 100 000 chunks on 2 cores).

@@ -1,7 +1,7 @@
-"""Short texts → vectors on ONNX Runtime: the question, and the few answer sentences.
+"""Short texts → vectors on ONNX Runtime: the question.
 
-Every question needs its own vector, and the answer step encodes up to three sentences
-more, so this is the encoder a user waits for. Passages for the index are still encoded
+Every question needs its own vector, so this is the encoder a user waits for (the reader,
+:mod:`assistant.reader`, is exported and run the same way). Passages for the index are still encoded
 by sentence-transformers in float32 on all cores (faster than ONNX Runtime for long,
 batched texts here); only short texts come through this module.
 
@@ -160,8 +160,6 @@ class OnnxEncoder:
     """The exported transformer + mean pooling + L2 norm, for a handful of short texts."""
 
     def __init__(self, folder: Path, workers: int | None = None):
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
         self.folder = folder
@@ -169,18 +167,11 @@ class OnnxEncoder:
         self.max_length = int(marker["max_length"])
         # One tokenizer (a 250 000-piece vocabulary takes ~280 MB), without truncation, so
         # it can count too; `token_ids` cuts to the model's length itself.
-        self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
-        self.tokenizer.no_padding()
-        self.tokenizer.no_truncation()
+        self.tokenizer = plain_tokenizer(folder / TOKENIZER_FILE)
         processor = self.tokenizer.post_processor  # adds <s> … </s> (or nothing)
         special = processor.num_special_tokens_to_add(False) if processor is not None else 0
         self._content_tokens = self.max_length - special
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(folder / MODEL_FILE), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = single_thread_session(folder / MODEL_FILE)
         self.workers = workers or min(2, len(os.sched_getaffinity(0)))
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx-encoder")
 
@@ -215,6 +206,29 @@ class OnnxEncoder:
         vector = self.session.run(None, {"input_ids": ids,
                                          "attention_mask": np.ones_like(ids)})[0][0]
         return np.ascontiguousarray(vector, dtype=np.float32)
+
+
+def plain_tokenizer(path: Path):
+    """A ``tokenizers.Tokenizer`` that neither pads nor cuts: callers cut themselves."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def single_thread_session(path: Path):
+    """An ONNX Runtime session on one thread: texts run side by side on a small pool, and
+    on two shared cores threads that wait on each other inside one operator cost more
+    than they give."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def mean_pooled(transformer):

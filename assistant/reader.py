@@ -256,8 +256,9 @@ def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float =
     """Learn adapter and head so that, within each group, the sentences with the answer
     come first (softmax over the group; a group needs a positive and a negative)."""
     import torch
-    from tokenizers import Tokenizer
     from tqdm import tqdm
+
+    from .onnx_encoder import plain_tokenizer
 
     usable = [g for g in groups if any(g.labels) and not all(g.labels)]
     torch.manual_seed(seed)
@@ -267,9 +268,7 @@ def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float =
     adapters = [p for p in trainable if all(p is not h for h in head)]
     optimiser = torch.optim.AdamW([{"params": adapters, "lr": lr},
                                    {"params": head, "lr": head_lr}], weight_decay=0.01)
-    tokenizer = Tokenizer.from_file(str(base_folder / TOKENIZER_FILE))
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
+    tokenizer = plain_tokenizer(base_folder / TOKENIZER_FILE)
     order = [i % len(usable) for i in range(int(len(usable) * epochs))]
     random.Random(seed).shuffle(order)
     n_steps = max(1, math.ceil(len(order) / per_step))
@@ -301,13 +300,11 @@ class TorchReader:
     """The merged cross-encoder on torch: for training and for checking the export."""
 
     def __init__(self, base_folder: Path, weights: ReaderWeights):
-        from tokenizers import Tokenizer
+        from .onnx_encoder import plain_tokenizer
 
         self.model = merged(base_folder, weights)
         self.max_length = weights.max_length
-        self.tokenizer = Tokenizer.from_file(str(base_folder / TOKENIZER_FILE))
-        self.tokenizer.no_padding()
-        self.tokenizer.no_truncation()
+        self.tokenizer = plain_tokenizer(base_folder / TOKENIZER_FILE)
 
     def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
         import torch
@@ -358,20 +355,12 @@ class OnnxReader:
     """The exported reader: each pair run on its own (no padding), a few in parallel."""
 
     def __init__(self, folder: Path, workers: int | None = None):
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
+        from .onnx_encoder import plain_tokenizer, single_thread_session
 
         marker = json.loads((folder / MARKER_FILE).read_text(encoding="utf-8"))
         self.max_length = int(marker["max_length"])
-        self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
-        self.tokenizer.no_padding()
-        self.tokenizer.no_truncation()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(folder / MODEL_FILE), options,
-                                            providers=["CPUExecutionProvider"])
+        self.tokenizer = plain_tokenizer(folder / TOKENIZER_FILE)
+        self.session = single_thread_session(folder / MODEL_FILE)
         self._pool = ThreadPoolExecutor(workers or min(2, len(os.sched_getaffinity(0))),
                                         thread_name_prefix="reader")
 

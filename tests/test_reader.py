@@ -3,14 +3,15 @@
 import numpy as np
 import pytest
 
+from assistant.onnx_encoder import plain_tokenizer
 from assistant.reader import (
     MAX_LENGTH,
     CrossEncoderReader,
     ReaderWeights,
     TorchReader,
     _padded,
-    add_adapters,
     adapter_weights,
+    add_adapters,
     cross_encoder,
     default_weights,
     merged,
@@ -19,12 +20,7 @@ from assistant.reader import (
 
 
 def _tokenizer(e5_model_dir):
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(e5_model_dir / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
-    return tokenizer
+    return plain_tokenizer(e5_model_dir / "tokenizer.json")
 
 
 def test_weights_round_trip_and_new_weights_get_a_new_digest(tmp_path):
