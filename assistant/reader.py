@@ -153,7 +153,8 @@ def cross_encoder(base_folder: Path, layers: int = LAYERS):
 
 def add_adapters(model, rank: int = RANK, alpha: float = ALPHA, seed: int = 0) -> list:
     """Freeze ``model`` but its head and wrap every :data:`ADAPTED` linear layer in a LoRA
-    adapter (``W x + s·B A x``, B starting at zero). Returns the trainable parameters."""
+    adapter (``W x + s·B A x``, B starting at zero). Returns the adapters' parameters
+    (the head's are ``model.head.parameters()``)."""
     import torch
 
     generator = torch.Generator().manual_seed(seed)
@@ -180,7 +181,6 @@ def add_adapters(model, rank: int = RANK, alpha: float = ALPHA, seed: int = 0) -
             trainable += [wrapped.a, wrapped.b]
     for p in model.head.parameters():
         p.requires_grad = True
-        trainable.append(p)
     return trainable
 
 
@@ -217,15 +217,25 @@ def merged(base_folder: Path, weights: ReaderWeights):
     return model
 
 
-def pair_ids(tokenizer, question: str, sentence: str, max_length: int = MAX_LENGTH) -> list[int]:
-    """``<s> query: question </s></s> passage: sentence </s>``, the sentence cut to fit
-    (``tokenizer`` is a ``tokenizers.Tokenizer``)."""
-    q = tokenizer.encode(QUERY_PROMPT + question, add_special_tokens=False)
-    s = tokenizer.encode(PASSAGE_PROMPT + sentence, add_special_tokens=False)
+def pair_rows(tokenizer, question: str, sentences: Sequence[str],
+              max_length: int = MAX_LENGTH) -> list[list[int]]:
+    """``<s> query: question </s></s> passage: sentence </s>`` for each sentence, each cut
+    to fit (``tokenizer`` is a ``tokenizers.Tokenizer``). The question is tokenised once,
+    the sentences in one batch: this runs for every question a user asks."""
     special = 4
+    q = tokenizer.encode(QUERY_PROMPT + question, add_special_tokens=False)
     q.truncate(max(8, min(len(q.ids), max_length // 2 - special)))
-    s.truncate(max(1, max_length - special - len(q.ids)))
-    return tokenizer.post_process(q, s).ids
+    rows = []
+    for s in tokenizer.encode_batch([PASSAGE_PROMPT + t for t in sentences],
+                                    add_special_tokens=False):
+        s.truncate(max(1, max_length - special - len(q.ids)))
+        rows.append(tokenizer.post_process(q, s).ids)
+    return rows
+
+
+def pair_ids(tokenizer, question: str, sentence: str, max_length: int = MAX_LENGTH) -> list[int]:
+    """:func:`pair_rows` for one sentence."""
+    return pair_rows(tokenizer, question, [sentence], max_length)[0]
 
 
 def _padded(rows: Sequence[Sequence[int]]):
@@ -263,9 +273,8 @@ def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float =
     usable = [g for g in groups if any(g.labels) and not all(g.labels)]
     torch.manual_seed(seed)
     model = cross_encoder(base_folder)
-    trainable = add_adapters(model, seed=seed)
+    adapters = add_adapters(model, seed=seed)
     head = list(model.head.parameters())
-    adapters = [p for p in trainable if all(p is not h for h in head)]
     optimiser = torch.optim.AdamW([{"params": adapters, "lr": lr},
                                    {"params": head, "lr": head_lr}], weight_decay=0.01)
     tokenizer = plain_tokenizer(base_folder / TOKENIZER_FILE)
@@ -282,7 +291,7 @@ def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float =
         loss = torch.zeros(())
         for i in order[start:start + per_step]:
             g = usable[i]
-            ids, mask = _padded([pair_ids(tokenizer, g.question, s) for s in g.sentences])
+            ids, mask = _padded(pair_rows(tokenizer, g.question, g.sentences))
             scores = model(ids, mask)
             positive = torch.tensor(g.labels, dtype=torch.bool)
             loss = loss + torch.logsumexp(scores, 0) - torch.logsumexp(scores[positive], 0)
@@ -311,8 +320,7 @@ class TorchReader:
 
         if not sentences:
             return np.zeros(0, dtype=np.float32)
-        ids, mask = _padded([pair_ids(self.tokenizer, question, s, self.max_length)
-                             for s in sentences])
+        ids, mask = _padded(pair_rows(self.tokenizer, question, sentences, self.max_length))
         with torch.inference_mode():
             return self.model(ids, mask).numpy().astype(np.float32)
 
@@ -367,7 +375,7 @@ class OnnxReader:
     def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
         if not sentences:
             return np.zeros(0, dtype=np.float32)
-        rows = [pair_ids(self.tokenizer, question, s, self.max_length) for s in sentences]
+        rows = pair_rows(self.tokenizer, question, sentences, self.max_length)
         order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))  # longest first
         scores = dict(zip(order, self._pool.map(self._one, [rows[i] for i in order])))
         return np.array([scores[i] for i in range(len(rows))], dtype=np.float32)

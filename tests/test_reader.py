@@ -64,7 +64,7 @@ def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir
     trainable = add_adapters(model, seed=1)
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        for p in trainable:  # B starts at zero: give it something
+        for p in [*trainable, *model.head.parameters()]:  # B and the head start at zero
             p.add_(torch.randn(p.shape, generator=generator) * 0.05)
     tokenizer = _tokenizer(e5_model_dir)
     rows = [pair_ids(tokenizer, "Når ble strategien vedtatt?", s)
