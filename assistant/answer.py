@@ -162,21 +162,54 @@ class Selection:
     found: bool
 
 
-def answer_candidates(hits: list[Hit]) -> list[Candidate]:
-    """Every sentence of the hits that may be quoted: no headings, no site chrome.
+def answer_candidates(hits: list[Hit], list_question: bool = False) -> list[Candidate]:
+    """Every sentence of the hits that may be quoted: no headings alone, no site chrome.
 
-    Neighbours are given even when they are headings: "Politiske organer:" says what
-    the items under it are about.
+    A sentence that introduces a list is read with its items (:func:`introduced_items`),
+    and for a ``list_question`` so is a heading. Neighbours are given even when they are
+    headings: "Politiske organer:" says what the items under it are about.
     """
     out = []
     for h, hit in enumerate(hits):
-        texts = hit.chunk.sentence_texts()
+        chunk = hit.chunk
+        texts = chunk.sentence_texts()
         for s, text in enumerate(texts):
-            after = texts[s + 1] if s + 1 < len(texts) else ""
-            if is_heading(text, after) or is_chrome(text):
+            last = introduced_items(chunk, s, list_question)
+            after = texts[last + 1] if last + 1 < len(texts) else ""
+            if is_chrome(text) or (last == s and is_heading(text, after)):
                 continue
+            if last > s:  # a sentence that introduces a list is read with its items
+                text = chunk.text[chunk.sentences[s].start:chunk.sentences[last].end]
             out.append(Candidate(h, s, text, texts[s - 1] if s > 0 else "", after))
     return out[:MAX_SENTENCES_SCORED]
+
+
+def introduced_items(chunk, sentence: int, list_question: bool) -> int:
+    """The last item of the list that sentence ``sentence`` introduces, or ``sentence``
+    itself when it introduces none.
+
+    A sentence ending in a colon ("Flowchange har levert 3 delrapporter og en
+    sluttrapport:") says little without the items under it. A heading ("Politiske
+    organer:", a slide title) is read with its items only for a question that asks for a
+    list: for "Hva er det høyeste organet?" the one item that says so is the answer.
+    """
+    refs = chunk.sentences
+    texts = chunk.sentence_texts()
+    if sentence + 1 >= len(texts):
+        return sentence
+    text, after = texts[sentence], texts[sentence + 1]
+    marker = list_marker(after)
+    if marker is None or list_marker(text) == marker:
+        return sentence
+    heading = is_heading(text, after)
+    if not (list_question if heading else text.rstrip().endswith(":")):
+        return sentence
+    last = sentence
+    while (last + 1 < len(texts) and last - sentence < MAX_LIST_ITEMS
+           and list_marker(texts[last + 1]) == marker
+           and refs[last + 1].page == refs[sentence].page):
+        last += 1
+    return last
 
 
 def lexical_share(question: Question, hits: list[Hit]) -> float:
@@ -204,11 +237,21 @@ def shortlist(candidates: list[Candidate], logits: np.ndarray, n: int) -> list[i
     return sorted(chosen, key=lambda i: -logits[i])
 
 
-def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embedder: Encoder,
-           reader: Reader, config: SearchConfig, models: AnswerModels, idf=None,
-           focus: str | None = None) -> Selection | None:
-    """Score the sentences of ``hits`` in two stages and decide whether one answers:
-    the cheap score for every candidate, the reader for the best few.
+@dataclass(frozen=True)
+class Shortlist:
+    """The first, cheap stage of the answer: every candidate sentence with its cheap
+    features, and the few the reader will read."""
+
+    question: Question
+    candidates: tuple[Candidate, ...]
+    cheap: np.ndarray  # cheap features of every candidate
+    scored: tuple[int, ...]  # the candidates the reader reads, best cheap score first
+
+
+def first_stage(question: str, hits: list[Hit], config: SearchConfig, cheap_model,
+                idf=None, focus: str | None = None) -> Shortlist | None:
+    """Candidates, cheap features and the reader's shortlist: what :func:`select` does
+    before the reader, and what the training script learns the reader on.
 
     ``focus`` is what a follow-up itself asks ("Og nestleder?" searched as "Og nestleder?
     (valgt leder 2020)"): when some sentences hold its words, only they compete, so the
@@ -216,7 +259,7 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
     ``None`` when no sentence can be quoted at all.
     """
     q = Question.of(question, idf)
-    candidates = answer_candidates(hits[: config.answer_passages])
+    candidates = answer_candidates(hits[: config.answer_passages], is_list_question(question))
     if focus:
         asked = Question.of(focus, idf)
         about = [c for c in candidates if overlap(asked, set(analyze(c.text)), loose=True) > 0]
@@ -224,12 +267,25 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
     if not candidates:
         return None
     cheap = cheap_features(q, candidates, [h.dense for h in hits], [h.score for h in hits])
-    cheap_logits = models.cheap.logits(cheap)
-    scored = shortlist(candidates, cheap_logits, max(1, config.answer_read_sentences))
+    scored = shortlist(candidates, cheap_model.logits(cheap), max(1, config.answer_read_sentences))
+    return Shortlist(q, tuple(candidates), cheap, tuple(scored))
+
+
+def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embedder: Encoder,
+           reader: Reader, config: SearchConfig, models: AnswerModels, idf=None,
+           focus: str | None = None) -> Selection | None:
+    """Score the sentences of ``hits`` in two stages and decide whether one answers:
+    the cheap score for every candidate (:func:`first_stage`), the reader for the best
+    few. ``None`` when no sentence can be quoted at all.
+    """
+    stage = first_stage(question, hits, config, models.cheap, idf, focus)
+    if stage is None:
+        return None
+    q, candidates, scored = stage.question, stage.candidates, stage.scored
     if query_vector is None:
         query_vector = embedder.encode_queries([question])[0]
     read = reader.score(question, [candidates[i].text for i in scored])
-    full = np.hstack([cheap[scored], reader_features(read)])
+    full = np.hstack([stage.cheap[list(scored)], reader_features(read)])
     logits = models.full.logits(full)
     best = scored[int(np.argmax(logits))]
     type_found = bool(q.kind) and bool(new_spans(candidates[best].text, q.kind, q.words))
@@ -238,7 +294,7 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
         [h.dense for h in hits], lexical_share(q, hits), type_found,
         models.reference_scores(query_vector))
     probability = float(models.answerable.probabilities(evidence)[0])
-    return Selection(tuple(candidates), tuple(scored), full, logits, best, evidence, probability,
+    return Selection(candidates, scored, full, logits, best, evidence, probability,
                      probability >= models.answerable.threshold)
 
 
@@ -250,8 +306,12 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     """
     refs = chunk.sentences
     texts = chunk.sentence_texts()
+    list_question = is_list_question(question)
+    introduced = introduced_items(chunk, sentence, list_question)
+    if introduced > sentence:
+        return refs[sentence].start, refs[introduced].end
     marker = list_marker(texts[sentence])
-    if not (marker and is_list_question(question)):
+    if not (marker and list_question):
         return refs[sentence].start, refs[sentence].end
 
     def sibling(i: int) -> bool:  # an item of the same list, on the same page
@@ -260,8 +320,9 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     first = sentence
     while first > 0 and sibling(first - 1):
         first -= 1
-    if first > 0 and is_heading(texts[first - 1], texts[first]):
-        first -= 1  # the list's heading
+    if first > 0 and (is_heading(texts[first - 1], texts[first])
+                      or introduced_items(chunk, first - 1, True) > first - 1):
+        first -= 1  # the list's heading or the sentence that introduces it
     last = sentence
     while last + 1 < len(texts) and last - first < MAX_LIST_ITEMS and sibling(last + 1):
         last += 1

@@ -79,10 +79,30 @@ HEADING_MAX_WORDS = 8
 HEADING_MAX_WIDTH = 0.6
 
 
+#: Words a sentence or list item never ends with: a line ending in one of them is wrapped,
+#: and the next line continues it even when that line starts with a capital ("med
+#: spesiell fokus på" / "Oslofjorden og tilhørende vassdrag" on a slide).
+DANGLING_WORDS = frozenset(
+    """
+    og eller men samt på i for fra til med av om ved mot under over etter før hos uten
+    mellom gjennom innen langs blant en et ei den det de som at å både enten
+    """.split()
+)
+
+
+def _dangles(line: str) -> bool:
+    """Whether ``line`` stops mid-sentence: on a hyphen or a word like "på" or "og"."""
+    text = line.rstrip()
+    if text.endswith("-") and not text.endswith(" -"):
+        return True
+    last = text.rsplit(None, 1)[-1] if text else ""
+    return last in DANGLING_WORDS
+
+
 def _is_heading_line(line: str, next_line: str, typical_width: float) -> bool:
     text = line.strip()
     following = next_line.strip()
-    return (bool(text) and bool(following) and following[0].isupper()
+    return (bool(text) and bool(following) and following[0].isupper() and not _dangles(text)
             and len(text.split()) <= HEADING_MAX_WORDS
             and (text.endswith(":") or not re.search(r"[.!?;,–-]$", text))
             and len(text) < HEADING_MAX_WIDTH * typical_width)
@@ -104,6 +124,7 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
     start = None
     previous_blank = True
     previous_heading = False
+    previous_dangles = False
     offset = 0
     for i, line in enumerate(lines):
         line_start, line_end = offset, offset + len(line)
@@ -115,7 +136,7 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
         starts_block = (
             start is None
             or _LIST_ITEM.match(stripped) is not None
-            or (previous_blank and not stripped[0].islower())
+            or (previous_blank and not stripped[0].islower() and not previous_dangles)
             or previous_heading
         )
         if starts_block:
@@ -125,6 +146,7 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
         block_end = line_end
         previous_blank = False
         previous_heading = _is_heading_line(line, following[i], typical)
+        previous_dangles = _dangles(stripped)
     if start is not None:
         yield start, block_end
 

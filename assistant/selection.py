@@ -235,6 +235,28 @@ def _loose_matches(term: str, sentence_terms: set[str]) -> bool:
     return any(t.startswith(prefix) for t in sentence_terms for prefix in prefixes)
 
 
+def _parts_match(term: str, sentence_terms: set[str]) -> bool:
+    """Whether a compound of the question is written in parts: "godsprosjekt" by "gods-
+    og logistikkprosjekt" (the head ends a term, the first part, perhaps with a linking
+    -s- or -e-, starts one). Only the answerability uses it: it looks at one sentence and
+    its passages, where a loop over the cuts costs nothing."""
+    if len(term) < 7 or not term.isalpha():
+        return False
+    for cut in range(3, len(term) - 3):
+        modifier, head = term[:cut], term[cut:]
+        if not any(t.endswith(head) for t in sentence_terms):
+            continue
+        stems = [modifier] + ([modifier[:-1]] if modifier[-1] in "se" and cut > 3 else [])
+        if any(t.startswith(stem) for t in sentence_terms for stem in stems):
+            return True
+    return False
+
+
+def covers(term: str, sentence_terms: set[str]) -> bool:
+    """:func:`_loose_matches`, or the term's parts are there (:func:`_parts_match`)."""
+    return _loose_matches(term, sentence_terms) or _parts_match(term, sentence_terms)
+
+
 def matched(question: Question, terms: set[str], loose: bool = False) -> frozenset[int]:
     """Which of the question's terms (by position) are found among ``terms``. Matching
     is per term, so the matches of a union are the union of the matches."""
@@ -381,11 +403,11 @@ def answerability_features(question: Question, best: Candidate, logits: np.ndarr
     def coverage(terms: set[str]) -> float:
         if not rare:
             return 1.0
-        return sum(w for t, w in rare if _loose_matches(t, terms)) / rare_total
+        return sum(w for t, w in rare if covers(t, terms)) / rare_total
 
     all_terms = set().union(*(set(analyze(t)) for t in hit_texts)) if hit_texts else set()
     missing = [w / question.unknown_weight for t, w in zip(question.terms, question.weights)
-               if not _loose_matches(t, all_terms)]
+               if not covers(t, all_terms)]
     max_dense = max(hit_dense) if len(hit_dense) else 0.0
     reference = np.sort(np.asarray(reference_scores, dtype=np.float64))[::-1]
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from assistant.answer import answer_candidates, citable, select, shortlist
+from assistant.answer import citable, first_stage, select
 from assistant.cliparse import NorwegianArgumentParser
 from assistant.config import Settings
 from assistant.evaluation import normalize_text
@@ -58,8 +58,6 @@ from assistant.selection import (
     REFERENCE_FILE,
     AnswerModels,
     LogisticModel,
-    Question,
-    cheap_features,
     fit_listwise,
     fit_logistic,
 )
@@ -155,16 +153,15 @@ def labels(case: Case, candidates) -> np.ndarray:
 
 def fit_cheap(assistant: Assistant, train: list[Case]) -> LogisticModel:
     groups = []
-    idf = assistant.index.lexical.idf
-    passages = assistant.settings.search.answer_passages
+    config = assistant.settings.search
+    unscored = untrained().cheap
     for case in train:
-        candidates = answer_candidates(case.hits[:passages])
-        y = labels(case, candidates)
-        if not y.any():
-            continue  # nothing to learn from: no sentence holds the answer
-        q = Question.of(case.question, idf)
-        groups.append((cheap_features(q, candidates, [h.dense for h in case.hits],
-                                      [h.score for h in case.hits]), y))
+        stage = first_stage(case.question, case.hits, config, unscored, assistant.index.lexical.idf)
+        if stage is None:
+            continue
+        y = labels(case, stage.candidates)
+        if y.any():  # else nothing to learn from: no sentence holds the answer
+            groups.append((stage.cheap, y))
     return fit_listwise(groups, CHEAP_FEATURES)
 
 
@@ -236,22 +233,21 @@ def reader_groups(assistant: Assistant, train: list[Case], cheap: LogisticModel)
     """What the reader learns from: for each answerable question the sentences the product
     would read (the cheap score's shortlist), with one holding the answer put in last
     when the shortlist has none."""
-    idf = assistant.index.lexical.idf
     config = assistant.settings.search
     out = []
     for case in train:
         if case.answer is None:
             continue
-        candidates = answer_candidates(case.hits[:config.answer_passages])
-        y = labels(case, candidates)
+        stage = first_stage(case.question, case.hits, config, cheap, assistant.index.lexical.idf)
+        if stage is None:
+            continue
+        y = labels(case, stage.candidates)
         if not y.any():
             continue
-        features = cheap_features(Question.of(case.question, idf), candidates,
-                                  [h.dense for h in case.hits], [h.score for h in case.hits])
-        chosen = shortlist(candidates, cheap.logits(features), config.answer_read_sentences)
+        chosen = list(stage.scored)
         if not y[chosen].any():
             chosen = [*chosen[:-1], int(np.flatnonzero(y)[0])]
-        out.append(ReaderGroup(case.question, [candidates[i].text for i in chosen],
+        out.append(ReaderGroup(case.question, [stage.candidates[i].text for i in chosen],
                                [bool(y[i]) for i in chosen], key=case.doc or ""))
     return out
 

@@ -29,6 +29,22 @@ def test_slide_bullets_are_units_and_wrapped_lines_stay_together():
     ]
 
 
+
+def test_a_bullet_wrapped_after_a_dangling_word_continues_over_a_capitalised_line():
+    # Slide text often has blank lines between the wrapped lines of one bullet.
+    text = ("2022: Hovedprioriteringer Klima og miljø\n\n"
+            "• Bidra til å opprettholde natur- og\n\nartsmangfold, med spesiell fokus på\n\n"
+            "Oslofjorden og tilhørende vassdrag\n\n"
+            "• Sirkulærøkonomi – hvordan kan\n\nkommunene bidra\n\n"
+            "Kontakt oss")
+    assert sentences(text) == [
+        "2022: Hovedprioriteringer Klima og miljø",
+        "• Bidra til å opprettholde natur- og\n\nartsmangfold, med spesiell fokus på\n\n"
+        "Oslofjorden og tilhørende vassdrag",
+        "• Sirkulærøkonomi – hvordan kan\n\nkommunene bidra",
+        "Kontakt oss",
+    ]
+
 def document(pages):
     return Document(
         doc_id="doc",

@@ -155,6 +155,17 @@ def test_compounds_match_by_their_first_part_and_a_verbal_noun_by_its_verb():
     assert overlap(q, terms, loose=True) > overlap(q, terms)
 
 
+def test_a_compound_of_the_question_is_covered_by_its_parts_written_apart():
+    from assistant.lexical import analyze
+    from assistant.selection import covers
+
+    terms = set(analyze("Sluttrapport – Osloregionens gods- og logistikkprosjekt"))
+    assert "godsprosjekt" not in terms
+    assert covers("godsprosjekt", terms)  # gods- … -prosjekt, with a linking -s-
+    assert not covers("sjøprosjekt", terms)
+    assert covers("kommunestyr", set(analyze("kommunens styre")))  # linking -e-
+
+
 def test_a_subject_at_the_start_of_a_sentence_is_a_name():
     sentence = "• Flowchange har levert 3 delrapporter og en sluttrapport i prosjektet:"
     assert [sentence[a:b] for a, b in spans(sentence, "name")] == ["Flowchange"]
