@@ -167,3 +167,48 @@ def test_sources_that_disagree_are_all_shown(tmp_path, embedder):
     shown = [int(n) for n in re.findall(r"har (\d+) medlemskommuner", answer.answer)]
     assert shown[0] == 64 and len(shown) >= 2
     assert "(2022)" in answer.answer
+
+
+def slide_chunk(text: str):
+    """A chunk of one page, its sentences as the chunker splits them."""
+    from assistant.chunking import Chunk, ChunkSentence, split_sentences
+
+    sentences = tuple(ChunkSentence(1, s.start, s.end, s.start, s.end) for s in split_sentences(text))
+    return Chunk("slides", text, 1, 1, 0, len(text), sentences, len(text.split()))
+
+
+SLIDE = ("Politiske organer:\n\n– Representantskapet er høyeste organ\n\n– Styret velges av "
+         "representantskapet\n\n• Flowchange har levert 3 delrapporter og en sluttrapport:\n\n"
+         "– Delrapport 1, juni 2019\n\n– Sluttrapport, oktober 2020\n\n• Rapporter på nettsidene")
+
+
+def test_a_sentence_ending_in_a_colon_is_read_and_quoted_with_its_items():
+    from types import SimpleNamespace
+
+    from assistant.answer import answer_candidates, answer_unit
+
+    chunk = slide_chunk(SLIDE)
+    texts = chunk.sentence_texts()
+    candidates = answer_candidates([SimpleNamespace(chunk=chunk)])
+    intro = next(c for c in candidates if c.text.startswith("• Flowchange"))
+    assert "Delrapport 1" in intro.text and "Sluttrapport" in intro.text
+    assert "nettsidene" not in intro.text  # the next bullet is not one of its items
+    start, end = answer_unit("Hvem har skrevet rapportene?", chunk, intro.sentence)
+    assert chunk.text[start:end].endswith("oktober 2020")
+    # An item alone is still a candidate, and is quoted alone.
+    item = texts.index("– Sluttrapport, oktober 2020")
+    assert any(c.sentence == item and c.text == texts[item] for c in candidates)
+    assert chunk.text[slice(*answer_unit("Når kom sluttrapporten?", chunk, item))] == texts[item]
+
+
+def test_a_heading_is_read_with_its_items_only_for_a_list_question():
+    from types import SimpleNamespace
+
+    from assistant.answer import answer_candidates
+
+    hits = [SimpleNamespace(chunk=slide_chunk(SLIDE))]
+    as_list = [c.text for c in answer_candidates(hits, list_question=True)]
+    assert any(t.startswith("Politiske organer:") and "Styret" in t for t in as_list)
+    plain = [c.text for c in answer_candidates(hits, list_question=False)]
+    assert not any(t.startswith("Politiske organer:") for t in plain)  # a heading alone: never
+    assert "– Representantskapet er høyeste organ" in plain

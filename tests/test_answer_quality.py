@@ -45,11 +45,9 @@ def test_every_suggested_question_has_an_expected_answer():
 
 #: Known failures of the learned answer stage (issue #12 stays open). The models learn on
 #: news and Wikipedia passages; a slide's short bullets sit far from them. The charging
-#: question picks the right sentence, but the answerability declines it. For the reports,
-#: the reader prefers the final report's title line to "Flowchange har levert …".
+#: question picks the right sentence, but the answerability declines it.
 KNOWN_FAILURES = {
     "Hva gjør regionen for lading av tunge kjøretøy?": "right sentence, declined by answerability",
-    "Hvem har skrevet rapportene i gods- og logistikkprosjektet?": "the report's title is read as the answer",
 }
 
 
