@@ -9,7 +9,7 @@ from assistant.reader import (
     CrossEncoderReader,
     ReaderWeights,
     TorchReader,
-    _torch_padded,
+    _padded,
     adapter_weights,
     add_adapters,
     cross_encoder,
@@ -69,7 +69,7 @@ def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir
     tokenizer = _tokenizer(e5_model_dir)
     rows = [pair_ids(tokenizer, "Når ble strategien vedtatt?", s)
             for s in ("I mai 2016 ble strategien vedtatt.", "Regionen har 64 kommuner.")]
-    ids, mask = _torch_padded(rows)
+    ids, mask = _padded(rows)
     with torch.inference_mode():
         expected = model(ids, mask).numpy()
     weights = adapter_weights(model, layers=2)
