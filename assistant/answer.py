@@ -174,7 +174,7 @@ def answer_candidates(hits: list[Hit], list_question: bool = False) -> list[Cand
         chunk = hit.chunk
         texts = chunk.sentence_texts()
         for s, text in enumerate(texts):
-            last = introduced_items(chunk, s, list_question)
+            last = introduced_items(texts, chunk.sentences, s, list_question)
             after = texts[last + 1] if last + 1 < len(texts) else ""
             if is_chrome(text) or (last == s and is_heading(text, after)):
                 continue
@@ -184,7 +184,7 @@ def answer_candidates(hits: list[Hit], list_question: bool = False) -> list[Cand
     return out[:MAX_SENTENCES_SCORED]
 
 
-def introduced_items(chunk, sentence: int, list_question: bool) -> int:
+def introduced_items(texts: list[str], refs, sentence: int, list_question: bool) -> int:
     """The last item of the list that sentence ``sentence`` introduces, or ``sentence``
     itself when it introduces none.
 
@@ -192,9 +192,9 @@ def introduced_items(chunk, sentence: int, list_question: bool) -> int:
     sluttrapport:") says little without the items under it. A heading ("Politiske
     organer:", a slide title) is read with its items only for a question that asks for a
     list: for "Hva er det høyeste organet?" the one item that says so is the answer.
+    ``texts`` and ``refs`` are a chunk's sentence texts and spans (computed once by the
+    caller: this runs for every candidate sentence of every question).
     """
-    refs = chunk.sentences
-    texts = chunk.sentence_texts()
     if sentence + 1 >= len(texts):
         return sentence
     text, after = texts[sentence], texts[sentence + 1]
@@ -307,7 +307,7 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     refs = chunk.sentences
     texts = chunk.sentence_texts()
     list_question = is_list_question(question)
-    introduced = introduced_items(chunk, sentence, list_question)
+    introduced = introduced_items(texts, refs, sentence, list_question)
     if introduced > sentence:
         return refs[sentence].start, refs[introduced].end
     marker = list_marker(texts[sentence])
@@ -321,7 +321,7 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     while first > 0 and sibling(first - 1):
         first -= 1
     if first > 0 and (is_heading(texts[first - 1], texts[first])
-                      or introduced_items(chunk, first - 1, True) > first - 1):
+                      or introduced_items(texts, refs, first - 1, True) > first - 1):
         first -= 1  # the list's heading or the sentence that introduces it
     last = sentence
     while last + 1 < len(texts) and last - first < MAX_LIST_ITEMS and sibling(last + 1):
