@@ -31,7 +31,7 @@ from importlib import resources
 
 import numpy as np
 
-from .lexical import analyze, words
+from .lexical import LINKING, MIN_HEAD, MIN_MODIFIER, analyze, words
 
 # --------------------------------------------------------------------------- questions
 
@@ -240,13 +240,14 @@ def _parts_match(term: str, sentence_terms: set[str]) -> bool:
     og logistikkprosjekt" (the head ends a term, the first part, perhaps with a linking
     -s- or -e-, starts one). Only the answerability uses it: it looks at one sentence and
     its passages, where a loop over the cuts costs nothing."""
-    if len(term) < 7 or not term.isalpha():
+    if len(term) < MIN_MODIFIER + MIN_HEAD or not term.isalpha():
         return False
-    for cut in range(3, len(term) - 3):
+    for cut in range(MIN_MODIFIER, len(term) - MIN_HEAD + 1):  # the same cuts as BM25's
         modifier, head = term[:cut], term[cut:]
         if not any(t.endswith(head) for t in sentence_terms):
             continue
-        stems = [modifier] + ([modifier[:-1]] if modifier[-1] in "se" and cut > 3 else [])
+        linked = modifier[-1] in LINKING and cut > MIN_MODIFIER
+        stems = [modifier] + ([modifier[:-1]] if linked else [])
         if any(t.startswith(stem) for t in sentence_terms for stem in stems):
             return True
     return False
