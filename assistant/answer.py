@@ -204,10 +204,15 @@ def introduced_items(texts: list[str], refs, sentence: int, list_question: bool)
     heading = is_heading(text, after)
     if not (list_question if heading else text.rstrip().endswith(":")):
         return sentence
-    last = sentence
-    while (last + 1 < len(texts) and last - sentence < MAX_LIST_ITEMS
-           and list_marker(texts[last + 1]) == marker
-           and refs[last + 1].page == refs[sentence].page):
+    return list_end(texts, refs, sentence, sentence, marker)
+
+
+def list_end(texts: list[str], refs, first: int, last: int, marker: str) -> int:
+    """``last`` moved on over the items after it that carry ``marker`` on its page: one
+    list, at most :data:`MAX_LIST_ITEMS` sentences on from ``first``."""
+    page = refs[last].page
+    while (last + 1 < len(texts) and last - first < MAX_LIST_ITEMS
+           and list_marker(texts[last + 1]) == marker and refs[last + 1].page == page):
         last += 1
     return last
 
@@ -323,10 +328,7 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     if first > 0 and (is_heading(texts[first - 1], texts[first])
                       or introduced_items(texts, refs, first - 1, True) > first - 1):
         first -= 1  # the list's heading or the sentence that introduces it
-    last = sentence
-    while last + 1 < len(texts) and last - first < MAX_LIST_ITEMS and sibling(last + 1):
-        last += 1
-    return refs[first].start, refs[last].end
+    return refs[first].start, refs[list_end(texts, refs, first, sentence, marker)].end
 
 
 def exact_spans(question: str, text: str) -> list[tuple[int, int]]:

@@ -41,6 +41,11 @@ import numpy as np
 LAYERS = 6
 RANK = 8
 ALPHA = 16.0
+#: What the head reads: ``"cls"`` (the ``<s>`` token) or ``"mean"`` (the mean over the
+#: pair's tokens, as the embedding model itself was trained to be read). e5's ``<s>`` is
+#: almost the same vector for every input, so a head on it starts with next to nothing to
+#: tell sentences apart and learns only once the adapter has moved it.
+POOLING = "mean"
 #: Tokens of question + sentence; a longer sentence is cut (answer sentences are short).
 MAX_LENGTH = 128
 QUERY_PROMPT = "query: "
@@ -75,6 +80,7 @@ class ReaderWeights:
     alpha: float = ALPHA
     max_length: int = MAX_LENGTH
     trained_on: str = ""
+    pooling: str = "cls"  # weights saved before pooling was a choice read ``<s>``
 
     @property
     def digest(self) -> str:
@@ -86,8 +92,11 @@ class ReaderWeights:
         return h.hexdigest()
 
     def meta(self) -> dict:
-        return {"layers": self.layers, "rank": self.rank, "alpha": self.alpha,
+        meta = {"layers": self.layers, "rank": self.rank, "alpha": self.alpha,
                 "max_length": self.max_length, "trained_on": self.trained_on}
+        if self.pooling != "cls":  # so that older weights keep their digest (and export)
+            meta["pooling"] = self.pooling
+        return meta
 
     def save(self, path: Path) -> None:
         """fp16 arrays and the settings as JSON, in one ``.npz``."""
@@ -126,15 +135,17 @@ def _set_submodule(layer, path: str, module) -> None:
     setattr(_submodule(layer, parent) if parent else layer, name, module)
 
 
-def cross_encoder(base_folder: Path, layers: int = LAYERS):
-    """The base model's first ``layers`` layers and a zero head, as a torch module whose
-    ``forward(input_ids, attention_mask)`` gives one score per pair."""
+def cross_encoder(base_folder: Path, layers: int = LAYERS, pooling: str = POOLING):
+    """The base model's first ``layers`` layers and a zero head on ``pooling``, as a torch
+    module whose ``forward(input_ids, attention_mask)`` gives one score per pair."""
     import torch
     from transformers import XLMRobertaModel
 
     transformer = XLMRobertaModel.from_pretrained(str(base_folder), add_pooling_layer=False)
     transformer.encoder.layer = transformer.encoder.layer[:layers]
     transformer.config.num_hidden_layers = layers
+    if pooling not in ("cls", "mean"):
+        raise ValueError(f"Ukjent pooling for leseren: {pooling!r} (cls eller mean)")
 
     class CrossEncoder(torch.nn.Module):
         def __init__(self):
@@ -146,7 +157,12 @@ def cross_encoder(base_folder: Path, layers: int = LAYERS):
 
         def forward(self, input_ids, attention_mask):
             hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask)[0]
-            return self.head(hidden[:, 0]).squeeze(-1)
+            if pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                weight = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weight).sum(1) / weight.sum(1)
+            return self.head(pooled).squeeze(-1)
 
     return CrossEncoder().eval()
 
@@ -185,7 +201,7 @@ def add_adapters(model, rank: int = RANK, alpha: float = ALPHA, seed: int = 0) -
 
 
 def adapter_weights(model, rank: int = RANK, alpha: float = ALPHA, layers: int = LAYERS,
-                    trained_on: str = "") -> ReaderWeights:
+                    trained_on: str = "", pooling: str = POOLING) -> ReaderWeights:
     """What :func:`add_adapters` learned, as arrays."""
     tensors = {}
     for i, layer in enumerate(model.transformer.encoder.layer):
@@ -195,7 +211,7 @@ def adapter_weights(model, rank: int = RANK, alpha: float = ALPHA, layers: int =
             tensors[f"{i}.{path}.b"] = wrapped.b.detach().numpy().copy()
     tensors["head.weight"] = model.head.weight.detach().numpy().copy()
     tensors["head.bias"] = model.head.bias.detach().numpy().copy()
-    return ReaderWeights(tensors, layers, rank, alpha, MAX_LENGTH, trained_on)
+    return ReaderWeights(tensors, layers, rank, alpha, MAX_LENGTH, trained_on, pooling)
 
 
 def merged(base_folder: Path, weights: ReaderWeights):
@@ -203,7 +219,7 @@ def merged(base_folder: Path, weights: ReaderWeights):
     linear layers, nothing extra to compute."""
     import torch
 
-    model = cross_encoder(base_folder, weights.layers)
+    model = cross_encoder(base_folder, weights.layers, weights.pooling)
     scale = weights.alpha / weights.rank
     t = weights.tensors
     with torch.no_grad():
@@ -262,7 +278,8 @@ class ReaderGroup:
 
 def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float = 1.0,
                seed: int = 0, progress: bool = True, trained_on: str = "",
-               lr: float = 5e-4, head_lr: float = 2e-3, per_step: int = 2) -> ReaderWeights:
+               lr: float = 5e-4, head_lr: float = 2e-3, per_step: int = 2,
+               pooling: str = POOLING) -> ReaderWeights:
     """Learn adapter and head so that, within each group, the sentences with the answer
     come first (softmax over the group; a group needs a positive and a negative)."""
     import torch
@@ -272,7 +289,7 @@ def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float =
 
     usable = [g for g in groups if any(g.labels) and not all(g.labels)]
     torch.manual_seed(seed)
-    model = cross_encoder(base_folder)
+    model = cross_encoder(base_folder, pooling=pooling)
     adapters = add_adapters(model, seed=seed)
     head = list(model.head.parameters())
     optimiser = torch.optim.AdamW([{"params": adapters, "lr": lr},
@@ -302,7 +319,7 @@ def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float =
         bar.update(len(order[start:start + per_step]))
         bar.set_postfix(tap=f"{float(loss) / per_step:.3f}")
     bar.close()
-    return adapter_weights(model.eval(), trained_on=trained_on)
+    return adapter_weights(model.eval(), trained_on=trained_on, pooling=pooling)
 
 
 class TorchReader:
