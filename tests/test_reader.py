@@ -34,6 +34,10 @@ def test_weights_round_trip_and_new_weights_get_a_new_digest(tmp_path):
     assert loaded.digest == weights.digest
     changed = ReaderWeights({**weights.tensors, "head.bias": np.ones(1, dtype=np.float32)})
     assert changed.digest != weights.digest
+    mean = ReaderWeights(weights.tensors, trained_on="test", pooling="mean")
+    mean.save(tmp_path / "m.npz")
+    assert ReaderWeights.load(tmp_path / "m.npz").pooling == "mean"
+    assert mean.digest != weights.digest  # reads other vectors: another export
 
 
 def test_the_shipped_weights_are_small_and_fit_the_code():
@@ -56,11 +60,13 @@ def test_a_pair_keeps_the_question_and_cuts_a_long_sentence(e5_model_dir):
     assert short.count(2) == 3  # </s> after the question (twice) and at the end
 
 
-def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir):
-    """The product runs W + s·BA folded into W; training runs W and BA apart."""
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir, pooling):
+    """The product runs W + s·BA folded into W, one pair at a time; training runs W and BA
+    apart, on padded batches. Padding must not change a score."""
     import torch
 
-    model = cross_encoder(e5_model_dir, layers=2)
+    model = cross_encoder(e5_model_dir, layers=2, pooling=pooling)
     trainable = add_adapters(model, seed=1)
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
@@ -72,10 +78,13 @@ def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir
     ids, mask = _padded(rows)
     with torch.inference_mode():
         expected = model(ids, mask).numpy()
-    weights = adapter_weights(model, layers=2)
+    weights = adapter_weights(model, layers=2, pooling=pooling)
+    product = merged(e5_model_dir, weights)
     with torch.inference_mode():
-        got = merged(e5_model_dir, weights)(ids, mask).numpy()
+        got = product(ids, mask).numpy()
+        alone = [float(product(*_padded([row]))[0]) for row in rows]
     np.testing.assert_allclose(got, expected, atol=1e-4)
+    np.testing.assert_allclose(alone, expected, atol=1e-4)
     assert abs(expected[0] - expected[1]) > 1e-4  # the scores differ: the test can fail
 
 
