@@ -396,7 +396,8 @@ def answerability_features(question: Question, best: Candidate, logits: np.ndarr
     ordered = np.sort(np.asarray(logits, dtype=np.float64))[::-1]
     margin = ordered[0] - ordered[1] if len(ordered) > 1 else 4.0
     sentence_terms = set(analyze(f"{best.before} {best.text} {best.after}"))
-    passage_terms = set(analyze(hit_texts[best.hit])) if hit_texts else set()
+    hit_terms = [set(analyze(t)) for t in hit_texts]
+    passage_terms = hit_terms[best.hit] if hit_terms else set()
     rare = [(t, w) for t, w in zip(question.terms, question.weights)
             if w >= RARE_SHARE * question.unknown_weight]
     rare_total = sum(w for _, w in rare)
@@ -406,7 +407,7 @@ def answerability_features(question: Question, best: Candidate, logits: np.ndarr
             return 1.0
         return sum(w for t, w in rare if covers(t, terms)) / rare_total
 
-    all_terms = set().union(*(set(analyze(t)) for t in hit_texts)) if hit_texts else set()
+    all_terms = set().union(*hit_terms)
     missing = [w / question.unknown_weight for t, w in zip(question.terms, question.weights)
                if not covers(t, all_terms)]
     max_dense = max(hit_dense) if len(hit_dense) else 0.0
