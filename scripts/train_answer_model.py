@@ -271,17 +271,20 @@ class FoldReader:
 
 
 def trained_reader(groups: list[ReaderGroup], base: Path, folder: Path, name: str,
-                   trained_on: str) -> ReaderWeights:
+                   trained_on: str, epochs: float) -> ReaderWeights:
     """The reader learned on ``groups``, or the one already in ``folder`` under ``name``."""
     path = folder / f"{name}.npz"
     if path.is_file():
         print(f"Bruker leseren i {path}", file=sys.stderr)
         return ReaderWeights.load(path)
-    weights = fit_reader(groups, base, trained_on=trained_on)
+    weights = fit_reader(groups, base, epochs=epochs, trained_on=trained_on)
     folder.mkdir(parents=True, exist_ok=True)
     weights.save(path)
     return weights
 
+
+#: Rounds over the training questions for each reader.
+EPOCHS = 1.0
 
 #: The issue's targets on validation with a third of the passages removed: answer at least
 #: this share of the answerable questions and decline at least that share of the others.
@@ -305,12 +308,18 @@ def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> tuple
 
 def main(argv: list[str] | None = None) -> int:
     parser = NorwegianArgumentParser(prog="train_answer_model.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train", type=Path, default=SHARED / "train.json", metavar="FIL")
-    parser.add_argument("--validation", type=Path, default=SHARED / "validation.json", metavar="FIL")
-    parser.add_argument("--output", type=Path, default=OUTPUT, metavar="FIL")
+    parser.add_argument("--train", type=Path, default=SHARED / "train.json", metavar="FIL",
+                        help="NorQuAD-fil å lære på (standard: %(default)s)")
+    parser.add_argument("--validation", type=Path, default=SHARED / "validation.json", metavar="FIL",
+                        help="NorQuAD-fil terskelen velges på (standard: %(default)s)")
+    parser.add_argument("--output", type=Path, default=OUTPUT, metavar="FIL",
+                        help="hvor vektene skrives; leseren og bakgrunnen havner i samme mappe "
+                             "(standard: %(default)s)")
     parser.add_argument("--reader-dir", type=Path, metavar="MAPPE",
                         help="hvor leserne lagres underveis; ligger de der fra før, brukes de "
                              "i stedet for å læres på nytt (standard: en midlertidig mappe)")
+    parser.add_argument("--epochs", type=float, default=EPOCHS, metavar="N",
+                        help=f"runder over treningsdataene for leserne (standard: {EPOCHS:g})")
     args = parser.parse_args(argv)
     from assistant.embedding import Embedder
 
@@ -329,8 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         groups = reader_groups(assistant, train, cheap)
         source = "NorQuAD train.json (CC0)"
         halves = [trained_reader([g for g in groups if fold_of(g.key) != k], base, reader_dir,
-                                 f"fold-{k}", f"{source}, half {1 - k}") for k in (0, 1)]
-        final = trained_reader(groups, base, reader_dir, "reader", source)
+                                 f"fold-{k}", f"{source}, half {1 - k}", args.epochs) for k in (0, 1)]
+        final = trained_reader(groups, base, reader_dir, "reader", source, args.epochs)
         crossed = FoldReader(
             [CrossEncoderReader(settings.models_dir, w, export_dir=tmp) for w in halves],
             {case.question: fold_of(case.doc) for case in train if case.doc})
