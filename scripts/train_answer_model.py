@@ -284,7 +284,7 @@ def trained_reader(groups: list[ReaderGroup], base: Path, folder: Path, name: st
 
 
 #: Rounds over the training questions for each reader.
-EPOCHS = 1.0
+EPOCHS = 2.0
 
 #: The issue's targets on validation with a third of the passages removed: answer at least
 #: this share of the answerable questions and decline at least that share of the others.
