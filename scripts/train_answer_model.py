@@ -26,9 +26,10 @@ besvart og minst 80 % avvist), velges den som gir flest riktige av begge slag (s
 andelene). Vektene skrives til assistant/data/answer_model.json og leseren til
 assistant/data/reader.npz.
 
-Kjøres fra rotmappen i repoet: ``python scripts/train_answer_model.py`` (ca. 45 minutter
-på to kjerner). Med ``--reader-dir MAPPE`` lagres leserne der, og en ny kjøring med samme
-mappe lærer bare de logistiske modellene på nytt (ca. 17 minutter).
+Kjøres fra rotmappen i repoet: ``python scripts/train_answer_model.py`` (ca. 80 minutter
+på to kjerner med to runder for leserne, ca. 50 med ``--epochs 1``). Med ``--reader-dir
+MAPPE`` lagres leserne der, og en ny kjøring med samme mappe lærer bare de logistiske
+modellene på nytt (ca. 17 minutter).
 """
 
 from __future__ import annotations
