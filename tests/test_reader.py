@@ -78,7 +78,7 @@ def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir
     ids, mask = _padded(rows)
     with torch.inference_mode():
         expected = model(ids, mask).numpy()
-    weights = adapter_weights(model, layers=2, pooling=pooling)
+    weights = adapter_weights(model)
     product = merged(e5_model_dir, weights)
     with torch.inference_mode():
         got = product(ids, mask).numpy()
