@@ -217,6 +217,16 @@ def list_end(texts: list[str], refs, first: int, last: int, marker: str) -> int:
     return last
 
 
+def list_start(texts: list[str], refs, item: int, marker: str) -> int:
+    """The first item of the list that ``item`` is in: :func:`list_end` backwards, over
+    the items before it that carry ``marker`` on its page (no limit: the start of a list
+    is where its heading is)."""
+    page = refs[item].page
+    while item > 0 and list_marker(texts[item - 1]) == marker and refs[item - 1].page == page:
+        item -= 1
+    return item
+
+
 def lexical_share(question: Question, hits: list[Hit]) -> float:
     """The best BM25 score over its ceiling for the question (0–1): the ceiling counts
     every question term, also those the corpus lacks
@@ -319,12 +329,7 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     if not (marker and list_question):
         return refs[sentence].start, refs[sentence].end
 
-    def sibling(i: int) -> bool:  # an item of the same list, on the same page
-        return list_marker(texts[i]) == marker and refs[i].page == refs[sentence].page
-
-    first = sentence
-    while first > 0 and sibling(first - 1):
-        first -= 1
+    first = list_start(texts, refs, sentence, marker)
     if first > 0 and (is_heading(texts[first - 1], texts[first])
                       or introduced_items(texts, refs, first - 1, True) > first - 1):
         first -= 1  # the list's heading or the sentence that introduces it

@@ -212,3 +212,19 @@ def test_a_heading_is_read_with_its_items_only_for_a_list_question():
     plain = [c.text for c in answer_candidates(hits, list_question=False)]
     assert not any(t.startswith("Politiske organer:") for t in plain)  # a heading alone: never
     assert "– Representantskapet er høyeste organ" in plain
+
+
+def test_a_list_question_on_any_item_quotes_the_heading_with_the_whole_list():
+    from assistant.answer import answer_unit, list_start
+
+    chunk = slide_chunk(SLIDE)
+    texts = chunk.sentence_texts()
+    last = texts.index("– Styret velges av representantskapet")
+    assert list_start(texts, chunk.sentences, last, "–") == texts.index(
+        "– Representantskapet er høyeste organ")
+    start, end = answer_unit("Hvilke politiske organer har Osloregionen?", chunk, last)
+    assert chunk.text[start:end] == ("Politiske organer:\n\n– Representantskapet er høyeste organ"
+                                     "\n\n– Styret velges av representantskapet")
+    # The items under "• Flowchange …:" are another list, with its own start.
+    report = texts.index("– Sluttrapport, oktober 2020")
+    assert list_start(texts, chunk.sentences, report, "–") == texts.index("– Delrapport 1, juni 2019")
