@@ -278,7 +278,7 @@ class FoldReader:
 
 
 def trained_reader(groups: list[ReaderGroup], base: Path, folder: Path, name: str,
-                   trained_on: str, epochs: float) -> ReaderWeights:
+                   trained_on: str, epochs: float, pooling: str = POOLING) -> ReaderWeights:
     """The reader learned on ``groups``, or the one already in ``folder`` under ``name``
     (said loudly when it was learned otherwise than this run would learn it)."""
     path = folder / f"{name}.npz"
@@ -286,12 +286,12 @@ def trained_reader(groups: list[ReaderGroup], base: Path, folder: Path, name: st
     if path.is_file():
         weights = ReaderWeights.load(path)
         print(f"Bruker leseren i {path}", file=sys.stderr)
-        if (weights.trained_on, weights.pooling) != (trained_on, POOLING):
+        if (weights.trained_on, weights.pooling) != (trained_on, pooling):
             print(f"  Merk: den er lært på «{weights.trained_on}» med pooling {weights.pooling}; "
-                  f"denne kjøringen ville lært på «{trained_on}» med pooling {POOLING}.",
+                  f"denne kjøringen ville lært på «{trained_on}» med pooling {pooling}.",
                   file=sys.stderr)
         return weights
-    weights = fit_reader(groups, base, epochs=epochs, trained_on=trained_on)
+    weights = fit_reader(groups, base, epochs=epochs, trained_on=trained_on, pooling=pooling)
     folder.mkdir(parents=True, exist_ok=True)
     weights.save(path)
     return weights
@@ -334,17 +334,26 @@ def main(argv: list[str] | None = None) -> int:
                              "i stedet for å læres på nytt (standard: en midlertidig mappe)")
     parser.add_argument("--epochs", type=float, default=EPOCHS, metavar="N",
                         help=f"runder over treningsdataene for leserne (standard: {EPOCHS:g})")
+    parser.add_argument("--pooling", choices=("cls", "mean"), default=POOLING,
+                        help="hva leserens hode leser: <s> eller snittet av ordvektorene "
+                             "(standard: %(default)s)")
+    parser.add_argument("--paraphrases", type=Path, nargs="+", default=list(PARAPHRASES),
+                        metavar="FIL", help="egne spørsmål over treningstekstene, stilt slik folk "
+                                            "spør (standard: begge filene i scripts/data)")
+    parser.add_argument("--offtopic", type=Path, nargs="+", default=list(OFFTOPIC), metavar="FIL",
+                        help="egne spørsmål dokumentene ikke svarer på (standard: begge filene i "
+                             "scripts/data)")
     args = parser.parse_args(argv)
     from assistant.embedding import Embedder
 
     settings = Settings.from_env()
     embedder = Embedder(settings.model, settings.models_dir)
-    offtopic = [q for path in OFFTOPIC for q in read_offtopic(path)]
+    offtopic = [q for path in args.offtopic for q in read_offtopic(path)]
     with tempfile.TemporaryDirectory(prefix="answer-model-") as tmp:
         tmp = Path(tmp)
         reader_dir = args.reader_dir or tmp / "readers"
         assistant, questions = build(tmp / "train", args.train, embedder)
-        questions += [q for path in PARAPHRASES for q in read_paraphrases(path, questions)]
+        questions += [q for path in args.paraphrases for q in read_paraphrases(path, questions)]
         train = cases(assistant, questions, offtopic, None, "Trening")
         cheap = fit_cheap(assistant, train)
 
@@ -352,8 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         groups = reader_groups(assistant, train, cheap)
         source = "NorQuAD train.json (CC0)"
         halves = [trained_reader([g for g in groups if fold_of(g.key) != k], base, reader_dir,
-                                 f"fold-{k}", f"{source}, half {1 - k}", args.epochs) for k in (0, 1)]
-        final = trained_reader(groups, base, reader_dir, "reader", source, args.epochs)
+                                 f"fold-{k}", f"{source}, half {1 - k}", args.epochs, args.pooling)
+                  for k in (0, 1)]
+        final = trained_reader(groups, base, reader_dir, "reader", source, args.epochs, args.pooling)
         crossed = FoldReader(
             [CrossEncoderReader(settings.models_dir, w, export_dir=tmp) for w in halves],
             {case.question: fold_of(case.doc) for case in train if case.doc})
