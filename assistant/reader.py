@@ -47,6 +47,8 @@ ALPHA = 16.0
 #: almost the same vector for every input, so a head on it starts with next to nothing to
 #: tell sentences apart and learns only once the adapter has moved it.
 POOLING = "mean"
+#: What a reader may read (the training script offers the same choice).
+POOLINGS = ("cls", "mean")
 #: Tokens of question + sentence; a longer sentence is cut (answer sentences are short).
 MAX_LENGTH = 128
 QUERY_PROMPT = "query: "
@@ -139,8 +141,8 @@ def _set_submodule(layer, path: str, module) -> None:
 def cross_encoder(base_folder: Path, layers: int = LAYERS, pooling: str = POOLING):
     """The base model's first ``layers`` layers and a zero head on ``pooling``, as a torch
     module whose ``forward(input_ids, attention_mask)`` gives one score per pair."""
-    if pooling not in ("cls", "mean"):
-        raise ValueError(f"Ukjent pooling for leseren: {pooling!r} (cls eller mean)")
+    if pooling not in POOLINGS:
+        raise ValueError(f"Ukjent pooling for leseren: {pooling!r} ({' eller '.join(POOLINGS)})")
     import torch
     from transformers import XLMRobertaModel
 

