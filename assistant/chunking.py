@@ -28,6 +28,15 @@ ABBREVIATIONS = frozenset(
 )
 
 _BOUNDARY = re.compile(r"[.!?…][\"»”')\]]*\s+(?=[«\"„(\[]?[A-ZÆØÅÄÖÜ0-9•–])")
+#: A photo credit, "Foto: Elliott Spagat, AP / NTB scanpix": news pages run it into the
+#: next sentence without a period, which made the sentence look like a caption (chrome,
+#: never quoted). A credit ends with the agency; one without an agency stays as it is.
+_CREDIT = re.compile(
+    r"(?i:\b(?:arkiv)?foto|\bphoto|\billustrasjon|\bgrafikk)\s*:\s*[^.!?\n]{0,80}?"
+    r"\b(?i:ntb\s+scanpix|scanpix|reuters|ap\s+photo|afp|bildbyrån|getty\s+images|ntb)\)?"
+    r"(?=\s+[«\"„(]?[A-ZÆØÅ])")
+#: Initials: "D.W. Griffith" is one name, not two sentences.
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _LIST_ITEM = re.compile(r"^((•|–|-|\*|[a-z]\))\s|\d{1,2}[.)]\s+[A-ZÆØÅ])")
 
 
@@ -160,7 +169,8 @@ def _is_abbreviation(text: str, period_index: int) -> bool:
     token = text[start:period_index].lstrip("(«\"„[").lower()
     if not token:
         return False
-    return token in ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+    return (token in ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+            or _INITIALS.fullmatch(token) is not None)
 
 
 def _rstrip_end(text: str, start: int, end: int) -> int:
@@ -170,15 +180,28 @@ def _rstrip_end(text: str, start: int, end: int) -> int:
     return end
 
 
+def _boundaries(text: str, start: int, end: int) -> list[int]:
+    """Where the sentences of ``text[start:end]`` (one block) begin, after the first: after
+    a full stop that is not an abbreviation's, and after a photo credit."""
+    stops = [m.end() for m in _BOUNDARY.finditer(text, start, end)
+             if not _is_abbreviation(text, m.start())]
+    credits = [m.end() for m in _CREDIT.finditer(text, start, end)]
+    if not credits:
+        return stops
+    after = []
+    for credit_end in credits:  # the next sentence starts after the white space
+        while credit_end < end and text[credit_end].isspace():
+            credit_end += 1
+        after.append(credit_end)
+    return sorted(set(stops) | set(after))
+
+
 def split_sentences(text: str, page: int = 1) -> list[Sentence]:
     """Sentences and list items of a page, as character spans of ``text``."""
     sentences = []
     for block_start, block_end in _blocks(text):
         start = block_start
-        for match in _BOUNDARY.finditer(text, block_start, block_end):
-            if _is_abbreviation(text, match.start()):
-                continue
-            end = match.end()
+        for end in _boundaries(text, block_start, block_end):
             sentence_end = _rstrip_end(text, start, end)
             if sentence_end > start:
                 sentences.append(Sentence(page, start, sentence_end))

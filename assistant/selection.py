@@ -105,7 +105,7 @@ _CHROME = re.compile(
     r"^(hopp til (hoved)?innhold|gå til (hoved)?innhold|skip to (main )?content|meny|"
     r"hovedmeny|søk|del (på|denne)|print|skriv ut|tilbake|les mer|les også|cookies?|"
     r"informasjonskapsler|personvern(erklæring)?|kontakt( ?oss)?|følg oss|til toppen)\W*$|"
-    r"^(foto|photo|illustrasjon|grafikk)\s*:|"
+    r"^((arkiv)?foto|photo|illustrasjon|grafikk)\s*:|"
     r"^(tlf|telefon|mobil|sentralbord)\.?(\s*:\s*|\s+)[+\d]|"
     r"\bsend (meg )?(en )?e-post\b|[\w.+-]+@[\w-]+\.[\w.]+|\+47\s?\d|"
     r"\b(godta (alle )?(informasjonskapsler|cookies)|vi bruker (informasjonskapsler|cookies))\b",

@@ -19,6 +19,34 @@ def test_norwegian_abbreviations_do_not_end_sentences():
     ]
 
 
+def test_initials_do_not_end_sentences():
+    text = "Han grunnla selskapet med D.W. Griffith i 1919. Det het United Artists."
+    assert sentences(text) == ["Han grunnla selskapet med D.W. Griffith i 1919.",
+                               "Det het United Artists."]
+
+
+def test_a_photo_credit_run_into_the_next_sentence_ends_at_the_agency():
+    # News pages print the credit without a full stop; the sentence after it must not be
+    # taken for part of a caption.
+    text = ("Grensen ved Tijuana. FOTO: Elliott Spagat, AP / NTB scanpix Presidenten har "
+            "flørtet med tanken. Foto: BERIT ROALD/NTB SCANPIX En del av pengene har havnet "
+            "i DNB. Arkivfoto: Per Løchen / NTB scanpix (til venstre) står igjen.")
+    assert sentences(text) == [
+        "Grensen ved Tijuana.",
+        "FOTO: Elliott Spagat, AP / NTB scanpix",
+        "Presidenten har flørtet med tanken.",
+        "Foto: BERIT ROALD/NTB SCANPIX",
+        "En del av pengene har havnet i DNB.",
+        # a lower-case word after the agency: no new sentence there
+        "Arkivfoto: Per Løchen / NTB scanpix (til venstre) står igjen.",
+    ]
+
+
+def test_a_credit_without_an_agency_is_left_alone():
+    text = "Foto: Brede Mathisen Han kom i mål først."
+    assert sentences(text) == [text]
+
+
 def test_slide_bullets_are_units_and_wrapped_lines_stay_together():
     text = ("• Etablert i 2004\n\n• Omdannet til interkommunalt politisk råd\n28. oktober 2020\n\n"
             "– Samarbeidsavtale som er vedtatt i alle\nkommunestyrer.")
