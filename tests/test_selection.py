@@ -78,7 +78,8 @@ def test_statements_are_not_headings(text):
 
 @pytest.mark.parametrize("text", ["Hopp til innhold", "Tlf +47 22 00 00 00 Send meg en e-post",
                                   "Vi bruker informasjonskapsler for å forbedre nettstedet.",
-                                  "Meny"])
+                                  "Meny", "Arkivfoto: Per Løchen / NTB scanpix",
+                                  "FOTO: Elliott Spagat, AP / NTB scanpix"])
 def test_site_chrome_is_never_an_answer(text):
     assert is_chrome(text)
 
