@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunk, chunk_document
+from .chunking import SENTENCE_RULES, Chunk, chunk_document
 from .config import Settings
-from .documents import UNREADABLE, Problem, load_corpus
+from .documents import UNREADABLE, Document, Page, Problem, load_corpus
 from .embedding import Encoder
 from .store import (
     BUILDS,
@@ -150,6 +150,15 @@ class _Draft:
             self.chunks.append(chunk)
             self.vectors.append(vector)
 
+    def rechunk(self, document: StoredDocument, chunks: list[Chunk],
+                embedded: list[tuple[Chunk, np.ndarray]]) -> None:
+        """An unchanged document cut again (new sentence rules): a chunk whose text is
+        the same as before keeps its vector, the others are embedded by :meth:`embed`."""
+        by_text = {chunk.text: vector for chunk, vector in embedded}
+        self.documents.append(document)
+        self.chunks.extend(chunks)
+        self.vectors.extend(by_text.get(chunk.text) for chunk in chunks)
+
     def add(self, document: StoredDocument, chunks: list[Chunk]) -> None:
         """A new or changed document, whose chunks are embedded by :meth:`embed`."""
         self.documents.append(document)
@@ -182,8 +191,16 @@ def _build_into(partial: Path, build_id: str, settings: Settings, embedder: Enco
 
     draft = _Draft()
     read = {document.doc_id: document for document in loaded.documents}
+    recut = previous is not None and previous.manifest.get("sentence_rules") != SENTENCE_RULES
     for doc_id in loaded.doc_ids:
         document = read.get(doc_id)
+        if document is None and recut:  # unchanged, but cut by older sentence rules
+            report.unchanged.append(doc_id)
+            stored = old[doc_id]
+            draft.rechunk(stored, chunk_document(_as_document(stored, corpus_dir),
+                                                 embedder.count_tokens, settings.chunking),
+                          reusable.get(doc_id, []))
+            continue
         if document is None:  # unchanged: text, chunks and vectors as indexed
             report.unchanged.append(doc_id)
             draft.keep(old[doc_id], reusable.get(doc_id, []))
@@ -201,12 +218,14 @@ def _build_into(partial: Path, build_id: str, settings: Settings, embedder: Enco
     report.chunks = len(draft.chunks)
     if not draft.chunks:
         raise IndexEmpty(_nothing_to_index(corpus_dir, report.problems), report)
-    if previous is not None and not (report.added or report.updated or report.removed):
+    if previous is not None and not (report.added or report.updated or report.removed
+                                     or recut):
         report.index_path = previous.path
         return
     manifest = {
         "format": FORMAT_VERSION,
         **settings_fingerprint(settings),
+        "sentence_rules": SENTENCE_RULES,
         "dimension": embedder.dimension,
         "corpus_fingerprint": corpus_fingerprint(draft.documents),
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -220,6 +239,13 @@ def _build_into(partial: Path, build_id: str, settings: Settings, embedder: Enco
     _fsync_dir(build_dir.parent)
     swap_current(index_dir, build_dir)
     report.index_path = build_dir
+
+
+def _as_document(stored: StoredDocument, corpus_dir: Path) -> Document:
+    """What :func:`chunk_document` reads, from what the index kept."""
+    pages = tuple(Page(number, text) for number, text in enumerate(stored.pages, start=1))
+    return Document(stored.doc_id, corpus_dir / stored.path, stored.kind, stored.meta, pages,
+                    stored.content_hash, stored.notes)
 
 
 def _keep_if_unreadable(problem: Problem, old: dict[str, StoredDocument], reusable: Reusable,

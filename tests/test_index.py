@@ -1,3 +1,4 @@
+import hashlib
 import json
 import shutil
 
@@ -92,6 +93,34 @@ def test_reindex_embeds_only_what_changed(settings, embedder, corpus):
     index = load_index(settings.index_dir, settings)
     assert "ny" not in index.documents
     assert any("2026" in c.text for c in index.chunks)
+
+
+def test_an_index_cut_by_older_sentence_rules_is_cut_again_without_embedding(settings, embedder):
+    from assistant.chunking import SENTENCE_RULES
+
+    first = build_index(settings, embedder, progress=False)
+    sentences = [c.sentences for c in load_index(settings.index_dir, settings).chunks]
+    # What an index from before the current rules looks like: each chunk one "sentence"
+    # (and a manifest without this version of the rules).
+    build = first.index_path
+    rows = [json.loads(line) for line in (build / "chunks.jsonl").read_text("utf-8").splitlines()]
+    for row in rows:
+        spans = row["sentences"]
+        row["sentences"] = [[spans[0][0], spans[0][1], spans[-1][2], 0, len(row["text"])]]
+    (build / "chunks.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                for r in rows), encoding="utf-8")
+    manifest = json.loads((build / "manifest.json").read_text("utf-8"))
+    manifest["checksums"]["chunks.jsonl"] = hashlib.sha256(
+        (build / "chunks.jsonl").read_bytes()).hexdigest()
+    del manifest["sentence_rules"]
+    (build / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert all(len(c.sentences) == 1 for c in load_index(settings.index_dir, settings).chunks)
+
+    again = build_index(settings, embedder, progress=False)
+    assert again.index_path != build and again.embedded_chunks == 0
+    index = load_index(settings.index_dir, settings)
+    assert index.manifest["sentence_rules"] == SENTENCE_RULES
+    assert [c.sentences for c in index.chunks] == sentences
 
 
 def test_second_concurrent_build_is_refused(settings, embedder):
