@@ -168,8 +168,12 @@ def answer_candidates(hits: list[Hit], list_question: bool = False) -> list[Cand
     A sentence that introduces a list is read with its items (:func:`introduced_items`),
     and for a ``list_question`` so is a heading. Neighbours are given even when they are
     headings: "Politiske organer:" says what the items under it are about.
+
+    Chunks overlap, so a sentence is often in two hits: it is a candidate once, from the
+    better hit, and the reader's few reads go to different sentences.
     """
     out = []
+    seen: set[str] = set()
     for h, hit in enumerate(hits):
         chunk = hit.chunk
         texts = chunk.sentence_texts()
@@ -180,6 +184,10 @@ def answer_candidates(hits: list[Hit], list_question: bool = False) -> list[Cand
                 continue
             if last > s:  # a sentence that introduces a list is read with its items
                 text = chunk.text[chunk.sentences[s].start:chunk.sentences[last].end]
+            key = " ".join(text.split())
+            if key in seen:
+                continue
+            seen.add(key)
             out.append(Candidate(h, s, text, texts[s - 1] if s > 0 else "", after))
     return out[:MAX_SENTENCES_SCORED]
 

@@ -228,3 +228,17 @@ def test_a_list_question_on_any_item_quotes_the_heading_with_the_whole_list():
     # The items under "• Flowchange …:" are another list, with its own start.
     report = texts.index("– Sluttrapport, oktober 2020")
     assert list_start(texts, chunk.sentences, report, "–") == texts.index("– Delrapport 1, juni 2019")
+
+
+def test_a_sentence_in_two_overlapping_chunks_is_one_candidate_from_the_better_hit():
+    from types import SimpleNamespace
+
+    from assistant.answer import answer_candidates
+
+    first = slide_chunk("Havna får landstrøm i 2025. Det kutter utslippene fra skipene.")
+    second = slide_chunk("Det kutter utslippene fra skipene.  Ferjene lader ved kaia.")
+    candidates = answer_candidates([SimpleNamespace(chunk=first), SimpleNamespace(chunk=second)])
+    texts = [c.text for c in candidates]
+    assert texts == ["Havna får landstrøm i 2025.", "Det kutter utslippene fra skipene.",
+                     "Ferjene lader ved kaia."]
+    assert [c.hit for c in candidates] == [0, 0, 1]
