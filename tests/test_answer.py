@@ -87,8 +87,9 @@ def test_pdf_question_about_page_two_cites_page_two(tmp_path, embedder):
     assert "landstrøm" in first.text[first.highlights[0][0]:first.highlights[0][1]]
 
 
-@pytest.mark.xfail(reason="issue #12: the learned answerability declines this paraphrase "
-                          "(see tests/test_answer_quality.py KNOWN_FAILURES)", strict=True)
+@pytest.mark.xfail(reason="issue #12: the reader prefers the freight project's slide, and "
+                          "the answer is declined (see tests/test_answer_quality.py "
+                          "KNOWN_FAILURES)", strict=True)
 def test_citizen_question_about_charging_heavy_vehicles(seed_assistant):
     answer = seed_assistant.ask("Hva gjør regionen for lading av tunge kjøretøy?")
     assert answer.found
