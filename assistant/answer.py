@@ -184,7 +184,7 @@ def answer_candidates(hits: list[Hit], list_question: bool = False) -> list[Cand
                 continue
             if last > s:  # a sentence that introduces a list is read with its items
                 text = chunk.text[chunk.sentences[s].start:chunk.sentences[last].end]
-            key = " ".join(text.split())
+            key = quote(text)  # the same text to the reader
             if key in seen:
                 continue
             seen.add(key)

@@ -39,9 +39,9 @@ _BOUNDARY = re.compile(r"[.!?…][\"»”')\]]*\s+(?=[«\"„(\[]?[A-ZÆØÅÄÖ
 _CREDIT = re.compile(
     r"(?i:\b(?:arkiv)?foto|\bphoto|\billustrasjon|\bgrafikk)\s*:\s*[^.!?\n]{0,80}?"
     r"\b(?i:ntb\s+scanpix|scanpix|reuters|ap\s+photo|afp|bildbyrån|getty\s+images|ntb)\)?"
-    r"(?=\s+[«\"„(]?[A-ZÆØÅ])")
-#: Initials: "D.W. Griffith" is one name, not two sentences.
-_INITIALS = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
+    r"\s+(?=[«\"„(]?[A-ZÆØÅ])")
+#: A single letter or initials: "D.W. Griffith" is one name, not two sentences.
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
 _LIST_ITEM = re.compile(r"^((•|–|-|\*|[a-z]\))\s|\d{1,2}[.)]\s+[A-ZÆØÅ])")
 
 
@@ -174,8 +174,7 @@ def _is_abbreviation(text: str, period_index: int) -> bool:
     token = text[start:period_index].lstrip("(«\"„[").lower()
     if not token:
         return False
-    return (token in ABBREVIATIONS or (len(token) == 1 and token.isalpha())
-            or _INITIALS.fullmatch(token) is not None)
+    return token in ABBREVIATIONS or _INITIALS.fullmatch(token) is not None
 
 
 def _rstrip_end(text: str, start: int, end: int) -> int:
@@ -188,17 +187,9 @@ def _rstrip_end(text: str, start: int, end: int) -> int:
 def _boundaries(text: str, start: int, end: int) -> list[int]:
     """Where the sentences of ``text[start:end]`` (one block) begin, after the first: after
     a full stop that is not an abbreviation's, and after a photo credit."""
-    stops = [m.end() for m in _BOUNDARY.finditer(text, start, end)
-             if not _is_abbreviation(text, m.start())]
-    credits = [m.end() for m in _CREDIT.finditer(text, start, end)]
-    if not credits:
-        return stops
-    after = []
-    for credit_end in credits:  # the next sentence starts after the white space
-        while credit_end < end and text[credit_end].isspace():
-            credit_end += 1
-        after.append(credit_end)
-    return sorted(set(stops) | set(after))
+    stops = {m.end() for m in _BOUNDARY.finditer(text, start, end)
+             if not _is_abbreviation(text, m.start())}
+    return sorted(stops | {m.end() for m in _CREDIT.finditer(text, start, end)})
 
 
 def split_sentences(text: str, page: int = 1) -> list[Sentence]:

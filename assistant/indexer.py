@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 
 from .chunking import SENTENCE_RULES, Chunk, chunk_document
 from .config import Settings
-from .documents import UNREADABLE, Document, Page, Problem, load_corpus
+from .documents import UNREADABLE, Problem, load_corpus
 from .embedding import Encoder
 from .store import (
     BUILDS,
@@ -143,19 +144,15 @@ class _Draft:
     chunks: list[Chunk] = field(default_factory=list)
     vectors: list[np.ndarray | None] = field(default_factory=list)
 
-    def keep(self, document: StoredDocument, embedded: list[tuple[Chunk, np.ndarray]]) -> None:
-        """Take ``document`` over from the current index with its chunks and vectors."""
+    def keep(self, document: StoredDocument, embedded: list[tuple[Chunk, np.ndarray]],
+             chunks: list[Chunk] | None = None) -> None:
+        """Take ``document`` over from the current index with its chunks and vectors; with
+        ``chunks`` (the document cut again by newer sentence rules), each keeps the vector
+        of an old chunk with the same text, and the others are embedded by :meth:`embed`."""
         self.documents.append(document)
-        for chunk, vector in embedded:
-            self.chunks.append(chunk)
-            self.vectors.append(vector)
-
-    def rechunk(self, document: StoredDocument, chunks: list[Chunk],
-                embedded: list[tuple[Chunk, np.ndarray]]) -> None:
-        """An unchanged document cut again (new sentence rules): a chunk whose text is
-        the same as before keeps its vector, the others are embedded by :meth:`embed`."""
+        if chunks is None:
+            chunks = [chunk for chunk, _ in embedded]
         by_text = {chunk.text: vector for chunk, vector in embedded}
-        self.documents.append(document)
         self.chunks.extend(chunks)
         self.vectors.extend(by_text.get(chunk.text) for chunk in chunks)
 
@@ -190,25 +187,25 @@ def _build_into(partial: Path, build_id: str, settings: Settings, embedder: Enco
     report.notes = loaded.notes
 
     draft = _Draft()
-    read = {document.doc_id: document for document in loaded.documents}
     recut = previous is not None and previous.manifest.get("sentence_rules") != SENTENCE_RULES
+
+    def take_over(stored: StoredDocument) -> None:
+        """An unchanged document as indexed, cut again if older sentence rules cut it."""
+        chunks = (chunk_document(stored.as_document(corpus_dir), embedder.count_tokens,
+                                 settings.chunking) if recut else None)
+        draft.keep(stored, reusable.get(stored.doc_id, []), chunks)
+
+    read = {document.doc_id: document for document in loaded.documents}
     for doc_id in loaded.doc_ids:
         document = read.get(doc_id)
-        if document is None and recut:  # unchanged, but cut by older sentence rules
-            report.unchanged.append(doc_id)
-            stored = old[doc_id]
-            draft.rechunk(stored, chunk_document(_as_document(stored, corpus_dir),
-                                                 embedder.count_tokens, settings.chunking),
-                          reusable.get(doc_id, []))
-            continue
         if document is None:  # unchanged: text, chunks and vectors as indexed
             report.unchanged.append(doc_id)
-            draft.keep(old[doc_id], reusable.get(doc_id, []))
+            take_over(old[doc_id])
             continue
         (report.updated if doc_id in old else report.added).append(doc_id)
         draft.add(StoredDocument.from_document(document, corpus_dir),
                   chunk_document(document, embedder.count_tokens, settings.chunking))
-    report.problems = [_keep_if_unreadable(problem, old, reusable, corpus_dir, draft, report)
+    report.problems = [_keep_if_unreadable(problem, old, corpus_dir, draft, take_over, report)
                        for problem in loaded.problems]
     in_build = {d.doc_id for d in draft.documents}
     report.removed = sorted(doc_id for doc_id in old if doc_id not in in_build)
@@ -241,15 +238,9 @@ def _build_into(partial: Path, build_id: str, settings: Settings, embedder: Enco
     report.index_path = build_dir
 
 
-def _as_document(stored: StoredDocument, corpus_dir: Path) -> Document:
-    """What :func:`chunk_document` reads, from what the index kept."""
-    pages = tuple(Page(number, text) for number, text in enumerate(stored.pages, start=1))
-    return Document(stored.doc_id, corpus_dir / stored.path, stored.kind, stored.meta, pages,
-                    stored.content_hash, stored.notes)
-
-
-def _keep_if_unreadable(problem: Problem, old: dict[str, StoredDocument], reusable: Reusable,
-                        corpus_dir: Path, draft: _Draft, report: BuildReport) -> Problem:
+def _keep_if_unreadable(problem: Problem, old: dict[str, StoredDocument], corpus_dir: Path,
+                        draft: _Draft, take_over: Callable[[StoredDocument], None],
+                        report: BuildReport) -> Problem:
     """A file indexed before that cannot be read now keeps its earlier version; the
     problem (returned, with what was done) is reported either way."""
     stored = old.get(problem.path.stem)
@@ -257,7 +248,7 @@ def _keep_if_unreadable(problem: Problem, old: dict[str, StoredDocument], reusab
             or any(d.doc_id == stored.doc_id for d in draft.documents)):
         return problem
     report.kept.append(stored.doc_id)
-    draft.keep(stored, reusable.get(stored.doc_id, []))
+    take_over(stored)
     return Problem(problem.path, problem.problem,
                    f"{problem.action}; forrige versjon er beholdt i indeksen", problem.kind)
 

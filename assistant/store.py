@@ -37,7 +37,7 @@ import numpy as np
 
 from .chunking import Chunk, ChunkSentence
 from .config import SearchConfig, Settings
-from .documents import Document, DocumentMeta, KnownFile, Note, text_hash
+from .documents import Document, DocumentMeta, KnownFile, Note, Page, text_hash
 from .lexical import LexicalIndex
 
 FORMAT_VERSION = 1
@@ -107,6 +107,13 @@ class StoredDocument:
             path=relative,
             notes=document.notes,
         )
+
+    def as_document(self, corpus_dir: Path) -> Document:
+        """The document again, as :func:`~assistant.chunking.chunk_document` reads it
+        (pages are numbered from 1, as the loader numbers them)."""
+        pages = tuple(Page(number, text) for number, text in enumerate(self.pages, start=1))
+        return Document(self.doc_id, corpus_dir / self.path, self.kind, self.meta, pages,
+                        self.content_hash, self.notes)
 
     def known_file(self, corpus_dir: Path) -> KnownFile:
         """What the loader needs to tell that this document's file is unchanged."""
