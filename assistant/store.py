@@ -3,7 +3,8 @@
 Layout of ``index/``::
 
     current -> builds/<build id>     (symlink, swapped atomically when a build finishes)
-    builds/<build id>/manifest.json  model, prompts, chunking, corpus fingerprint, checksums
+    builds/<build id>/manifest.json  model, prompts, chunking, sentence rules, corpus
+                                     fingerprint, checksums
                      /documents.json metadata and page texts (for citations and source view)
                      /chunks.jsonl   one chunk per line, in vector order
                      /vectors.faiss  inner-product index over normalised vectors (exact
