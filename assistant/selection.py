@@ -7,7 +7,8 @@ decisions are small logistic models learned from NorQuAD's training split
 (``scripts/train_answer_model.py``), over features a Norwegian reader would use:
 
 * what the question asks for (*hvor mange* → a number, *når* → a date or year, *hvem* → a
-  name, *hvor* → a place) against what the sentence holds that the question does not;
+  name, *hvor kan jeg lese* → a web address, *hvor* → a place) against what the sentence
+  holds that the question does not;
 * the question's words in the sentence and in its neighbours, weighted by rarity (IDF),
   compounds matched by their parts ("lading" finds "ladeinfrastruktur");
 * the passage's retrieval scores;
@@ -48,11 +49,19 @@ _TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\bhvem\b|\bkven\b|\bwho\b|\bhva (heter|het)\b|\bkva (heiter|heitte)\b|"
         r"\bhvilke[nt]? (organisasjon|bedrift|firma|selskap|forfatter|person|parti|lag|"
         r"klubb|konsulent|aktør)\w*\b")),
+    # "Hvor kan jeg lese rapportene?" asks where to find something: a web address or a
+    # page, not a place ("Osloregionens" in a list of reports is no answer).
+    ("link", re.compile(
+        r"\b(hvor|kvar)\s+(kan|får)\s+(jeg|eg|man|ein|en|du|vi|me)\s+(\w+\s+)?"
+        r"(lese|laste ned|få tak i|få vite|få vete)\b|"
+        r"\b(hvor|kvar)\s+(kan|får)\s+(jeg|eg)\s+(\w+\s+)?(finne|finna|søke|søkje)\b|"
+        r"\b(hvor|kvar)\s+(finner|finn)\s+(jeg|eg)\b|"
+        r"\bwhere\s+(can|do)\s+(i|you|we)\s+(read|find|download)\b")),
     ("place", re.compile(
         r"\bhvor\b|\bkvar\b|\bwhere\b|\bhvilke[nt]? (land|by|byen|kommune|fylke|sted|"
         r"stad|region|område)\w*\b|\bhvorfra\b")),
 )
-ANSWER_TYPES = ("number", "date", "name", "place")
+ANSWER_TYPES = ("number", "date", "name", "link", "place")
 
 #: "Hvilke …", "Hva er målene …": the answer is a list, so a heading with its items.
 _LIST_QUESTION = re.compile(
@@ -61,8 +70,8 @@ _LIST_QUESTION = re.compile(
 
 
 def answer_type(question: str) -> str | None:
-    """``number``, ``date``, ``name``, ``place``, or ``None`` when the question asks for
-    something else (a reason, a description)."""
+    """``number``, ``date``, ``name``, ``link``, ``place``, or ``None`` when the question
+    asks for something else (a reason, a description)."""
     text = " ".join(question.lower().split())
     for name, pattern in _TYPE_PATTERNS:
         if pattern.search(text):
@@ -92,6 +101,10 @@ _NUMBER_WORDS = re.compile(
     r"hundre|tusen|million|millioner|milliard|milliarder|dusin)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-ZÆØÅ][\wæøåÆØÅ.\-]*(?:\s+(?:[A-ZÆØÅ][\wæøåÆØÅ.\-]*|og|&|von|van|de))*"
                    r"(?<![\s&])")
+#: A web address, or the words for a web page or site.
+_LINK = re.compile(r"\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)]|\bwww\.[^\s<>\"]+[^\s<>\".,;:!?)]|"
+                   r"\b(nettside|nettsted|hjemmeside|nettstad|heimeside|website|webside)\w*",
+                   re.IGNORECASE)
 _SENTENCE_START = re.compile(r"^[\W\d_]*")
 #: Finite verbs after which the sentence's first word is its subject: "Flowchange har
 #: levert …" names who did it, though a sentence's first word is capitalised anyway.
@@ -119,6 +132,8 @@ def spans(sentence: str, kind: str) -> list[tuple[int, int]]:
     if kind == "number":
         found = [m.span() for m in _NUMBER.finditer(sentence)]
         return found + [m.span() for m in _NUMBER_WORDS.finditer(sentence)]
+    if kind == "link":
+        return [m.span() for m in _LINK.finditer(sentence)]
     if kind in ("name", "place"):
         skip = _SENTENCE_START.match(sentence).end()
         out = []

@@ -34,6 +34,11 @@ from assistant.selection import (
     ("Hvem lagde veilederen for energistasjoner?", "name"),
     ("Kven leiar styret?", "name"),
     ("Hvor ligger sekretariatet?", "place"),
+    ("Hvor finner vi Lierskogen?", "place"),
+    ("Hvor kan jeg parkere?", "place"),
+    ("Hvor kan jeg lese rapportene fra godsprosjektet?", "link"),
+    ("Kvar finn eg rapportane?", "link"),
+    ("Where can I download the strategy?", "link"),
     ("Hva gjør regionen for lading av tunge kjøretøy?", None),
     ("Hvorfor trengs mer godstransport på sjø?", None),
 ])
@@ -54,6 +59,13 @@ def test_spans_find_dates_amounts_and_names():
     assert "1 500 000 kroner" in texts("number")
     assert "Klimasats" in texts("name")
     assert "Strategien" not in texts("name")  # the first word is capitalised anyway
+
+
+def test_a_question_where_to_read_something_is_answered_by_a_web_address():
+    sentence = "Rapporter tilgjengelig på Osloregionens nettsider https://www.osloregionen.no/gods/."
+    found = [sentence[a:b] for a, b in spans(sentence, "link")]
+    assert found == ["nettsider", "https://www.osloregionen.no/gods/"]  # not the full stop
+    assert spans("Flowchange har levert 3 delrapporter.", "link") == []
 
 
 def test_new_spans_leave_out_what_the_question_says():
