@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .config import ChunkConfig
 from .documents import Document
@@ -54,10 +55,11 @@ class Sentence:
     end: int
 
 
-@dataclass(frozen=True)
-class ChunkSentence:
+class ChunkSentence(NamedTuple):
     """A sentence of a chunk: its span in its page's text (for the source view) and in the
-    chunk's ``text`` (for quoting and highlighting in the passage)."""
+    chunk's ``text`` (for quoting and highlighting in the passage). A named tuple, not a
+    dataclass: an index of 100 000 chunks loads ~800 000 of them, and a frozen dataclass
+    took 3.5 s of the 9 s that took."""
 
     page: int
     page_start: int

@@ -198,7 +198,7 @@ def _sha256(path: Path) -> str:
 def _chunk_to_json(chunk: Chunk) -> str:
     """One line; sentences as lists of five numbers (``ChunkSentence`` fields in order)."""
     data = dataclasses.asdict(chunk)
-    data["sentences"] = [dataclasses.astuple(s) for s in chunk.sentences]
+    data["sentences"] = [tuple(s) for s in chunk.sentences]
     return json.dumps(data, ensure_ascii=False)
 
 
