@@ -354,6 +354,9 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
         return refs[sentence].start, refs[introduced].end
     marker = list_marker(texts[sentence])
     if not (marker and list_question):
+        if starts_with_pronoun(texts[sentence]) and _antecedent_fits(texts, refs, sentence):
+            sentence -= 1  # "Han ble sekretær i 1970." says who only with the one before
+            return refs[sentence].start, refs[sentence + 1].end
         return refs[sentence].start, refs[sentence].end
 
     first = list_start(texts, refs, sentence, marker)
@@ -361,6 +364,26 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
                       or introduced_items(texts, refs, first - 1, True) > first - 1):
         first -= 1  # the list's heading or the sentence that introduces it
     return refs[first].start, refs[list_end(texts, refs, first, sentence, marker)].end
+
+
+#: Personal pronouns that open a sentence about someone named in the one before.
+_PRONOUN_START = re.compile(r"^\W*(han|hun|ho|hen|de|dei|he|she|they)\s", re.IGNORECASE)
+#: The sentence before is quoted along only when it is no longer than this.
+ANTECEDENT_WORDS = 40
+
+
+def starts_with_pronoun(sentence: str) -> bool:
+    return _PRONOUN_START.match(sentence) is not None
+
+
+def _antecedent_fits(texts: list[str], refs, sentence: int) -> bool:
+    """Whether the sentence before ``sentence`` can be quoted with it: on the same page,
+    a sentence (not a heading, a list item or site chrome) and short enough to read."""
+    if sentence == 0 or refs[sentence - 1].page != refs[sentence].page:
+        return False
+    before = texts[sentence - 1]
+    return (len(before.split()) <= ANTECEDENT_WORDS and not is_heading(before, texts[sentence])
+            and list_marker(before) is None and not is_chrome(before))
 
 
 def exact_spans(question: str, text: str) -> list[tuple[int, int]]:

@@ -289,3 +289,19 @@ def test_the_reader_reads_the_rest_of_the_shortlist_only_when_no_first_read_is_s
     scored, features, logits = read_shortlist("?", stage([0, 1, 1, 0, 9, 0]), reader, models, config)
     assert reader.calls == [["setning 0", "setning 1", "setning 1"], ["setning 0", "setning 9", "setning 0"]]
     assert scored == tuple(range(6)) and int(np.argmax(logits)) == 4
+
+
+def test_a_sentence_that_opens_with_a_pronoun_is_quoted_with_the_one_naming_who():
+    from assistant.answer import answer_unit
+
+    chunk = slide_chunk("Trygve Lie var jurist. Han ble sekretær i bevegelsen i 1970. "
+                        "Det var et travelt år.")
+    texts = chunk.sentence_texts()
+    a, b = answer_unit("Hvem var sekretær i bevegelsen?", chunk, 1)
+    assert chunk.text[a:b] == "Trygve Lie var jurist. Han ble sekretær i bevegelsen i 1970."
+    a, b = answer_unit("Når var det et travelt år?", chunk, 2)  # "Det" is no person
+    assert chunk.text[a:b] == texts[2]
+
+    heading = slide_chunk("Styret\n\nHun leder styret fra 2020.")
+    a, b = answer_unit("Hvem leder styret?", heading, 1)  # a heading is no antecedent
+    assert heading.text[a:b] == "Hun leder styret fra 2020."
