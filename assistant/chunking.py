@@ -58,8 +58,8 @@ class Sentence:
 class ChunkSentence(NamedTuple):
     """A sentence of a chunk: its span in its page's text (for the source view) and in the
     chunk's ``text`` (for quoting and highlighting in the passage). A named tuple, not a
-    dataclass: an index of 100 000 chunks loads ~800 000 of them, and a frozen dataclass
-    took 3.5 s of the 9 s that took."""
+    dataclass: an index of 100 000 chunks loads ~800 000 of them, and making that many
+    frozen dataclasses cost about a second of the nine the loading took."""
 
     page: int
     page_start: int
