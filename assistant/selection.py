@@ -101,10 +101,12 @@ _NUMBER_WORDS = re.compile(
     r"hundre|tusen|million|millioner|milliard|milliarder|dusin)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-ZÆØÅ][\wæøåÆØÅ.\-]*(?:\s+(?:[A-ZÆØÅ][\wæøåÆØÅ.\-]*|og|&|von|van|de))*"
                    r"(?<![\s&])")
-#: A web address, or the words for a web page or site.
-_LINK = re.compile(r"\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)]|\bwww\.[^\s<>\"]+[^\s<>\".,;:!?)]|"
-                   r"\b(nettside|nettsted|hjemmeside|nettstad|heimeside|website|webside)\w*",
-                   re.IGNORECASE)
+#: A web address, and the words for a web page or site (the answer when no address is
+#: given: "på kommunens nettsider").
+_URL = re.compile(r"\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)]|\bwww\.[^\s<>\"]+[^\s<>\".,;:!?)]",
+                  re.IGNORECASE)
+_WEB_PAGE = re.compile(r"\b(nettside|nettsted|hjemmeside|nettstad|heimeside|website|webside)\w*",
+                       re.IGNORECASE)
 _SENTENCE_START = re.compile(r"^[\W\d_]*")
 #: Finite verbs after which the sentence's first word is its subject: "Flowchange har
 #: levert …" names who did it, though a sentence's first word is capitalised anyway.
@@ -132,8 +134,9 @@ def spans(sentence: str, kind: str) -> list[tuple[int, int]]:
     if kind == "number":
         found = [m.span() for m in _NUMBER.finditer(sentence)]
         return found + [m.span() for m in _NUMBER_WORDS.finditer(sentence)]
-    if kind == "link":
-        return [m.span() for m in _LINK.finditer(sentence)]
+    if kind == "link":  # the address itself, when the sentence gives one
+        return ([m.span() for m in _URL.finditer(sentence)]
+                or [m.span() for m in _WEB_PAGE.finditer(sentence)])
     if kind in ("name", "place"):
         skip = _SENTENCE_START.match(sentence).end()
         out = []

@@ -95,10 +95,13 @@ def test_a_list_question_quotes_the_heading_with_its_items(seed_assistant):
         assert item in text, answer.answer
 
 
-def test_the_number_or_date_asked_for_is_highlighted_inside_the_sentence(seed_assistant):
+def test_the_number_date_or_address_asked_for_is_highlighted_inside_the_sentence(seed_assistant):
     for question, exact in [("Hvor mange kommuner er med i Osloregionen?", "64 kommuner"),
                             ("Når ble Osloregionen omdannet til interkommunalt politisk råd?",
-                             "28. oktober 2020")]:
+                             "28. oktober 2020"),
+                            ("Hvor kan jeg lese rapportene fra godsprosjektet?",
+                             "https://www.osloregionen.no/prosjekter/areal-transport-mobilitet-"
+                             "og-logistikk/gods-og-logistikkprosjekt/")]:
         citation = seed_assistant.ask(question).citations[0]
         (s0, s1), *inner = citation.highlights
         assert inner, citation.highlights
