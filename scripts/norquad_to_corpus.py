@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         report = convert(args.input, args.corpus, args.gold, limit=args.limit,
                          drop_every=args.drop_every)
     except NorquadError as exc:
-        print(exc, file=sys.stderr)
+        hint = (" Oppgi NorQuAD-filen med --input FIL."
+                if args.input == DEFAULT_INPUT and not args.input.exists() else "")
+        print(f"{exc}{hint}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
         print(f"Kunne ikke skrive {exc.filename or ''}: {exc.strerror}", file=sys.stderr)

@@ -339,3 +339,21 @@ def test_converter_cli(tmp_path):
         capture_output=True, text=True, check=False,
     )
     assert missing.returncode == 1 and "Fant ikke filen" in missing.stderr
+
+
+def test_converter_without_the_shared_data_says_to_give_the_file(tmp_path):
+    """A clone outside the folder next to ``shared/`` has no default NorQuAD file."""
+    import os
+    import shutil
+
+    scripts = tmp_path / "repo" / "scripts"
+    scripts.mkdir(parents=True)
+    script = scripts / "norquad_to_corpus.py"
+    shutil.copy(ROOT / "scripts" / "norquad_to_corpus.py", script)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, str(script), "--corpus", str(tmp_path / "c"),
+                          "--gold", str(tmp_path / "g.jsonl")],
+                         capture_output=True, text=True, check=False, env=env)
+    assert run.returncode == 1
+    assert "Fant ikke filen" in run.stderr and "--input FIL" in run.stderr
+    assert "Traceback" not in run.stderr
