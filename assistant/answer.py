@@ -31,8 +31,8 @@ from .selection import (
     list_marker,
     new_spans,
     overlap,
+    quote,
     reader_features,
-    strip_marker,
 )
 
 NOT_FOUND = (
@@ -140,11 +140,6 @@ class Answer:
             "found": self.found,
             "confidence": round(self.confidence, 3),
         }
-
-
-def quote(sentence: str) -> str:
-    """A sentence as it is shown in an answer: one line, without its bullet."""
-    return strip_marker(" ".join(sentence.split()))
 
 
 @dataclass(frozen=True)
@@ -343,8 +338,9 @@ def read_shortlist(question: str, stage: Shortlist, reader: Reader, models: Answ
 def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     """The span of ``chunk.text`` to quote for its sentence number ``sentence``.
 
-    A sentence, or for a question that asks for a list ("Hvilke innsatsområder …?")
-    and a sentence that is a list item: the list's heading with all its items.
+    A sentence (with the one before when it opens with "Han", "Hun" …), or for a
+    question that asks for a list ("Hvilke innsatsområder …?") and a sentence that is a
+    list item: the list's heading with all its items.
     """
     refs = chunk.sentences
     texts = chunk.sentence_texts()
@@ -354,10 +350,9 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
         return refs[sentence].start, refs[introduced].end
     marker = list_marker(texts[sentence])
     if not (marker and list_question):
-        if starts_with_pronoun(texts[sentence]) and _antecedent_fits(texts, refs, sentence):
-            sentence -= 1  # "Han ble sekretær i 1970." says who only with the one before
-            return refs[sentence].start, refs[sentence + 1].end
-        return refs[sentence].start, refs[sentence].end
+        # "Han ble sekretær i 1970." says who only with the sentence before
+        before = starts_with_pronoun(texts[sentence]) and _antecedent_fits(texts, refs, sentence)
+        return refs[sentence - before].start, refs[sentence].end
 
     first = list_start(texts, refs, sentence, marker)
     if first > 0 and (is_heading(texts[first - 1], texts[first])

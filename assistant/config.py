@@ -124,9 +124,9 @@ class SearchConfig:
     #: Passages whose sentences compete to be quoted as the answer.
     answer_passages: int = 4
     #: Sentences the reader (:mod:`assistant.reader`) reads per question: the best by the
-    #: learned cheap score (:mod:`assistant.selection`). A pair costs ~20 ms on one core
-    #: (half the model's layers), two run at a time: the answer stage takes ~80 ms p50
-    #: with 8, ~40 with 4, but 4 lowered NorQuAD hit from 0.663 to 0.629 (validation).
+    #: learned cheap score (:mod:`assistant.selection`). A pair costs ~25 ms on one core
+    #: (half the model's layers), two run at a time. A shortlist of 4 lowered NorQuAD hit
+    #: from 0.669 to 0.638 (validation), one of 12 raised nothing.
     answer_read_sentences: int = 8
     #: The reader reads the best few of those first, and the rest only when the full
     #: score (a logit of :mod:`assistant.selection`'s full model) of none of them reaches

@@ -38,7 +38,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .selection import strip_marker
+from .selection import quote
 
 #: Layers of the base model the reader keeps, of 12.
 LAYERS = 6
@@ -247,7 +247,7 @@ def pair_rows(tokenizer, question: str, sentences: Sequence[str],
     to fit (``tokenizer`` is a ``tokenizers.Tokenizer``). The question is tokenised once,
     the sentences in one batch: this runs for every question a user asks."""
     special = 4
-    sentences = [strip_marker(" ".join(t.split())) for t in sentences]  # as quoted
+    sentences = [quote(t) for t in sentences]  # as the user reads them
     q = tokenizer.encode(QUERY_PROMPT + question, add_special_tokens=False)
     q.truncate(max(8, min(len(q.ids), max_length // 2 - special)))
     rows = []

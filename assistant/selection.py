@@ -189,6 +189,12 @@ def strip_marker(text: str) -> str:
     return _LIST_MARKER.sub("", text, count=1)
 
 
+def quote(sentence: str) -> str:
+    """A sentence as it is shown in an answer, and read by the reader: one line, without
+    its bullet."""
+    return strip_marker(" ".join(sentence.split()))
+
+
 def is_heading(sentence: str, next_sentence: str = "") -> bool:
     """A heading or list label ("Politiske organer:", "Medlemmer", a slide title over
     its bullets): it names a subject but says nothing about it, so it is quoted only
