@@ -329,7 +329,8 @@ def read_shortlist(question: str, stage: Shortlist, reader: Reader, models: Answ
     while True:
         full = np.hstack([stage.cheap[list(scored[:len(read)])], reader_features(read)])
         logits = models.full.logits(full)
-        if len(read) == len(scored) or logits.max() >= config.answer_read_more_below:
+        sure = models.read_more_below is not None and logits.max() >= models.read_more_below
+        if len(read) == len(scored) or sure:
             return scored[:len(read)], full, logits
         more = texts[len(read):2 * len(read)]
         read = np.concatenate([read, reader.score(question, more)])

@@ -128,16 +128,12 @@ class SearchConfig:
     #: (half the model's layers), two run at a time. A shortlist of 4 lowered NorQuAD hit
     #: from 0.669 to 0.638 (validation), one of 12 raised nothing.
     answer_read_sentences: int = 8
-    #: The reader reads the best few of those first, and the rest only when the full
-    #: score (a logit of :mod:`assistant.selection`'s full model) of none of them reaches
-    #: ``answer_read_more_below``. On NorQuAD validation 392 of 472 questions stop after
-    #: the first four; a question the documents cannot answer is never sure, and reads all.
-    #: Chosen on NorQuAD validation for the shipped weights (2 December 2026): at 3.0 hit
-    #: and declined are those of reading all eight (0.672 / 0.701 / 0.870 against 0.669 /
-    #: 0.704 / 0.870); 2.0 lost three questions with a third of the passages removed, and
-    #: 1.0 one of the council's ten. New weights need the threshold checked again.
+    #: The reader reads the best few of those first, and the rest only when none of them
+    #: is a sure answer (a full logit of at least ``read_more_below``, which is chosen with
+    #: the learned weights and stored with them in ``assistant/data/answer_model.json``).
+    #: On NorQuAD validation 392 of 472 questions stop after the first four; a question
+    #: the documents cannot answer is never sure, and reads all.
     answer_read_first: int = 4
-    answer_read_more_below: float = 3.0
     #: From this many chunks on, dense search uses an HNSW graph instead of exact search
     #: (exact search reads every vector: ~15 ms a query at 100 000 chunks on 2 cores).
     hnsw_min_chunks: int = 50_000

@@ -548,6 +548,11 @@ def fit_listwise(groups: Sequence[tuple[np.ndarray, np.ndarray]], features: Sequ
     return LogisticModel(tuple(features), result.x, 0.0, mean, scale)
 
 
+#: The sure-answer logit for weights saved before it was saved with them (chosen for
+#: those weights on NorQuAD validation, 2 December 2026).
+DEFAULT_READ_MORE_BELOW = 3.0
+
+
 @dataclass(frozen=True)
 class AnswerModels:
     """The three learned scorers: cheap sentence score, full sentence score, answerability."""
@@ -560,6 +565,11 @@ class AnswerModels:
     #: model), for the answerability's background (:func:`answerability_features`).
     reference: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32),
                                   repr=False)
+    #: A full logit this high is a sure answer: the reader reads no more of the shortlist
+    #: (:func:`assistant.answer.read_shortlist`). ``None``: it always reads all of it. A
+    #: logit means something only for the weights it came with, so the training script
+    #: chooses it with them (``choose_read_more_below``).
+    read_more_below: float | None = DEFAULT_READ_MORE_BELOW
 
     def reference_scores(self, query_vector: np.ndarray) -> np.ndarray:
         if self.reference.size == 0 or self.reference.shape[1] != len(query_vector):
@@ -568,12 +578,14 @@ class AnswerModels:
 
     def to_json(self) -> dict:
         return {"cheap": self.cheap.to_json(), "full": self.full.to_json(),
-                "answerable": self.answerable.to_json(), "trained_on": self.trained_on}
+                "answerable": self.answerable.to_json(), "trained_on": self.trained_on,
+                "read_more_below": self.read_more_below}
 
     @classmethod
     def from_json(cls, data: dict) -> "AnswerModels":
         return cls(LogisticModel.from_json(data["cheap"]), LogisticModel.from_json(data["full"]),
-                   LogisticModel.from_json(data["answerable"]), data.get("trained_on", ""))
+                   LogisticModel.from_json(data["answerable"]), data.get("trained_on", ""),
+                   read_more_below=data.get("read_more_below", DEFAULT_READ_MORE_BELOW))
 
 
 WEIGHTS_FILE = "answer_model.json"

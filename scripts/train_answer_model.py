@@ -23,7 +23,10 @@ tekstene deles i to halvdeler, og hver halvdel leses av en leser lært på den a
 Terskelen for «fant ikke» velges på valideringsdelen (validation.json) på samme måte:
 hvert tredje unike dokument fjernes. Av tersklene som når målene i issue #12 (minst 90 %
 besvart og minst 80 % avvist), velges den som gir flest riktige av begge slag (summen av
-andelene). Vektene skrives til assistant/data/answer_model.json og leseren til
+andelene). Før det velges, på de samme spørsmålene, hvor sikkert et svar må være for at
+leseren skal stoppe etter første omgang (read_more_below: det laveste fulle poenget som
+finner riktig setning like ofte som når hele kortlisten leses, innenfor en halv
+prosent). Vektene skrives til assistant/data/answer_model.json og leseren til
 assistant/data/reader.npz.
 
 Kjøres fra rotmappen i repoet: ``python scripts/train_answer_model.py`` (ca. 80 minutter
@@ -310,6 +313,60 @@ MIN_ANSWERED = 0.90
 MIN_DECLINED = 0.80
 
 
+#: Sure-answer logits tried for reading in rounds (``choose_read_more_below``), lowest
+#: first, and how many validation hits the first round may cost against reading the whole
+#: shortlist (a share of the answerable questions).
+READ_MORE_GRID = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
+READ_MORE_TOLERANCE = 0.005
+
+
+class MemoReader:
+    """A reader that reads each (question, sentence) once: choosing the sure-answer logit
+    runs the validation questions again for every candidate value."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.memo: dict[tuple[str, str], float] = {}
+
+    def score(self, question: str, sentences):
+        new = [s for s in dict.fromkeys(sentences) if (question, s) not in self.memo]
+        if new:
+            for sentence, value in zip(new, self.reader.score(question, new)):
+                self.memo[question, sentence] = float(value)
+        return np.array([self.memo[question, s] for s in sentences], dtype=np.float32)
+
+
+def choose_read_more_below(assistant: Assistant, cases_: list[Case], models: AnswerModels,
+                           reader) -> tuple[float | None, dict]:
+    """The lowest sure-answer logit (:data:`READ_MORE_GRID`) at which reading in rounds
+    finds the answer as often as reading the whole shortlist, within
+    :data:`READ_MORE_TOLERANCE`: the lower it is, the more questions stop after the first
+    round. ``None`` (always read everything) when no value is that good."""
+    answerable = [case for case in cases_ if case.answer is not None]
+
+    def measure(tau: float | None) -> tuple[float, float]:
+        """Hit rate, and the share of questions settled by the first round."""
+        hits, first_only = [], []
+        for case in answerable:
+            selection = run(assistant, case, replace(models, read_more_below=tau), reader)
+            if selection is None:
+                hits.append(False)
+                continue
+            best = selection.candidates[selection.best].text
+            hits.append(normalize_text(case.answer) in normalize_text(best))
+            first_only.append(len(selection.scored) <= assistant.settings.search.answer_read_first)
+        return float(np.mean(hits)), float(np.mean(first_only)) if first_only else 0.0
+
+    everything, _ = measure(None)
+    tried = {"all": everything}
+    for tau in tqdm(READ_MORE_GRID, desc="Lesing i to omganger", unit="grense", file=sys.stderr):
+        hit, settled = measure(tau)
+        tried[tau] = hit
+        if hit >= everything - READ_MORE_TOLERANCE:
+            return tau, {"hit": hit, "hit_all": everything, "settled": settled, "tried": tried}
+    return None, {"hit": everything, "hit_all": everything, "settled": 0.0, "tried": tried}
+
+
 def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> tuple[float, dict]:
     """Of the thresholds that meet both targets, the one with the best balanced accuracy
     (answered + declined); without one that meets both, the best balanced accuracy."""
@@ -381,10 +438,12 @@ def main(argv: list[str] | None = None) -> int:
                                      ANSWERABILITY_FEATURES)
         models = replace(models, answerable=answerability)
 
-        reader = CrossEncoderReader(settings.models_dir, final, export_dir=tmp)
+        reader = MemoReader(CrossEncoderReader(settings.models_dir, final, export_dir=tmp))
         val_assistant, val_questions = build(tmp / "validation", args.validation, embedder)
         drop = dropped((context_id(q.context) for q in val_questions), 3)
         validation = cases(val_assistant, val_questions, [], drop, "Validering")
+        read_more_below, reads = choose_read_more_below(val_assistant, validation, models, reader)
+        models = replace(models, read_more_below=read_more_below)
         xs, answerable, hit = evidence(val_assistant, validation, models, reader, "Terskel")
         probabilities = np.array([models.answerable.probabilities(x)[0] if x is not None else 0.0
                                   for x in xs])
@@ -398,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     final.save(args.output.parent / READER_FILE)
     print(f"Valideringen: riktig setning {hit[answerable].mean():.3f} av besvarbare, "
           f"terskel {threshold:.2f}: besvart {rates['answered']:.3f}, avvist {rates['declined']:.3f}")
+    print(f"Sikkert svar i første omgang: fullt poeng ≥ {read_more_below} (riktig setning "
+          f"{reads['hit']:.3f}, mot {reads['hit_all']:.3f} når alle leses; "
+          f"{reads['settled']:.0%} av spørsmålene avgjort etter første omgang)")
     print(f"Skrev {args.output}, {READER_FILE} og {REFERENCE_FILE}")
     return 0
 

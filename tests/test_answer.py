@@ -272,8 +272,8 @@ def test_the_reader_reads_the_rest_of_the_shortlist_only_when_no_first_read_is_s
     weights = np.zeros(n)
     weights[len(CHEAP_FEATURES)] = 1.0  # the full logit is the reader's score
     full = LogisticModel(tuple(CHEAP_FEATURES + READER_FEATURES), weights, 0.0, np.zeros(n), np.ones(n))
-    models = SimpleNamespace(full=full)
-    config = SearchConfig(answer_read_sentences=6, answer_read_first=3, answer_read_more_below=2.0)
+    models = SimpleNamespace(full=full, read_more_below=2.0)
+    config = SearchConfig(answer_read_sentences=6, answer_read_first=3)
 
     def stage(scores):
         candidates = tuple(Candidate(0, i, f"setning {s}") for i, s in enumerate(scores))
@@ -289,6 +289,11 @@ def test_the_reader_reads_the_rest_of_the_shortlist_only_when_no_first_read_is_s
     scored, features, logits = read_shortlist("?", stage([0, 1, 1, 0, 9, 0]), reader, models, config)
     assert reader.calls == [["setning 0", "setning 1", "setning 1"], ["setning 0", "setning 9", "setning 0"]]
     assert scored == tuple(range(6)) and int(np.argmax(logits)) == 4
+
+    reader = Reader()  # weights with no sure logit: the whole shortlist, in one round
+    models = SimpleNamespace(full=full, read_more_below=None)
+    scored, _, _ = read_shortlist("?", stage([0, 3, 1, 0, 9, 0]), reader, models, config)
+    assert len(reader.calls) == 2 and scored == tuple(range(6))
 
 
 def test_a_sentence_that_opens_with_a_pronoun_is_quoted_with_the_one_naming_who():

@@ -6,6 +6,7 @@ import pytest
 from assistant.selection import (
     ANSWERABILITY_FEATURES,
     CHEAP_FEATURES,
+    DEFAULT_READ_MORE_BELOW,
     AnswerModels,
     Candidate,
     LogisticModel,
@@ -150,6 +151,11 @@ def test_shipped_weights_load_and_match_the_feature_lists():
     assert models.reference.shape[1] == 384 and len(models.reference) >= 200
     assert len(models.full.weights) == len(models.full.features)
     assert 0.0 < models.answerable.threshold < 1.0
+    assert models.read_more_below is not None  # chosen with the weights, saved with them
+    again = AnswerModels.from_json(models.to_json())
+    assert again.read_more_below == models.read_more_below
+    older = {k: v for k, v in models.to_json().items() if k != "read_more_below"}
+    assert AnswerModels.from_json(older).read_more_below == DEFAULT_READ_MORE_BELOW
     # A sentence that holds the thing asked for scores above one that does not.
     column = {name: i for i, name in enumerate(CHEAP_FEATURES)}
     assert models.cheap.weights[column["type_match"]] > 0
