@@ -501,6 +501,23 @@ def differing_figures(question: str, quotes: list[Quote],
     return sorted(given, key=lambda q: (years.get(q.n) is None, -(years.get(q.n) or 0), q.n))
 
 
+#: Features that say how the passage ranked in the search, not what the sentence says.
+PASSAGE_FEATURES = ("passage_dense", "passage_rank", "passage_share")
+
+
+def wherever_ranked(selection: Selection, models: AnswerModels) -> np.ndarray:
+    """The full logits of the sentences read, with their passage's rank features set to
+    those of the best sentence: how good each is as an answer wherever its passage
+    ranked. This is what the sources are compared by (:func:`pick_quotes`,
+    :func:`differing_figures`): four fact sheets that differ only in their figure and
+    year say equally much, and the one that happened to rank fourth is still shown."""
+    full = selection.full.copy()
+    best = selection.scored.index(selection.best)
+    columns = [models.full.features.index(f) for f in PASSAGE_FEATURES]
+    full[:, columns] = full[best, columns]
+    return models.full.logits(full)
+
+
 def compose_answer(
     question: str,
     hits: list[Hit],
@@ -530,7 +547,7 @@ def compose_answer(
     # sentence that fits says more than a long passage that mostly doesn't.
     order = [best.hit, *(h for h in range(len(hits)) if h != best.hit)]
     best_by_hit = {}
-    for i, logit in zip(selection.scored, selection.logits):
+    for i, logit in zip(selection.scored, wherever_ranked(selection, models)):
         c = selection.candidates[i]
         if c.hit not in best_by_hit or logit > best_by_hit[c.hit][0]:
             best_by_hit[c.hit] = (float(logit), c.sentence)

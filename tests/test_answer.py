@@ -310,3 +310,29 @@ def test_a_sentence_that_opens_with_a_pronoun_is_quoted_with_the_one_naming_who(
     heading = slide_chunk("Styret\n\nHun leder styret fra 2020.")
     a, b = answer_unit("Hvem leder styret?", heading, 1)  # a heading is no antecedent
     assert heading.text[a:b] == "Hun leder styret fra 2020."
+
+
+def test_sources_are_compared_as_if_their_passages_ranked_alike():
+    """Two sentences that say as much score alike, whatever rank their passages had."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import PASSAGE_FEATURES, Selection, wherever_ranked
+    from assistant.selection import CHEAP_FEATURES, READER_FEATURES, LogisticModel
+
+    features = CHEAP_FEATURES + READER_FEATURES
+    n = len(features)
+    weights = np.zeros(n)
+    weights[features.index("passage_rank")] = 2.0
+    weights[features.index("reader")] = 1.0
+    full = LogisticModel(tuple(features), weights, 0.0, np.zeros(n), np.ones(n))
+    rows = np.zeros((3, n))
+    rows[:, features.index("passage_rank")] = [1.0, 0.5, 0.25]  # passages 1, 2 and 4
+    rows[:, features.index("reader")] = [3.0, 3.0, 1.0]
+    selection = Selection(candidates=(), scored=(5, 7, 9), full=rows, logits=full.logits(rows),
+                          best=5, evidence=np.zeros(0), probability=0.9, found=True)
+    models = SimpleNamespace(full=full)
+    assert list(selection.logits) == [5.0, 4.0, 1.5]
+    assert list(wherever_ranked(selection, models)) == [5.0, 5.0, 3.0]
+    assert set(PASSAGE_FEATURES) <= set(CHEAP_FEATURES)
