@@ -118,6 +118,12 @@ class Quote:
     n: int
     score: float = 0.0
     doc_id: str = ""
+    #: ``score`` as if its passage had ranked first (:func:`wherever_ranked`): what the
+    #: figures of different sources are compared by.
+    comparable: float | None = None
+
+    def compared_by(self) -> float:
+        return self.score if self.comparable is None else self.comparable
 
 
 @dataclass(frozen=True)
@@ -435,6 +441,8 @@ class Pick:
     page: int
     score: float
     sentence: int | None = None
+    #: ``score`` as if the passage had ranked first (:func:`wherever_ranked`).
+    comparable: float = float("-inf")
 
 
 def group_by_document(picks: list[Pick]) -> list[tuple[Pick, tuple[Pick, ...]]]:
@@ -493,7 +501,7 @@ def differing_figures(question: str, quotes: list[Quote],
     """
     if not quotes or Question.of(question).kind != "number":
         return None
-    close = [q for q in quotes if q.score >= quotes[0].score - DISAGREEMENT_MARGIN]
+    close = [q for q in quotes if q.compared_by() >= quotes[0].compared_by() - DISAGREEMENT_MARGIN]
     figures = {q.n: figure_of(question, q.text) for q in close}
     given = [q for q in close if figures[q.n] is not None]
     if len({figures[q.n] for q in given}) < 2:
@@ -508,9 +516,12 @@ PASSAGE_FEATURES = ("passage_dense", "passage_rank", "passage_share")
 def wherever_ranked(selection: Selection, models: AnswerModels) -> np.ndarray:
     """The full logits of the sentences read, with their passage's rank features set to
     those of the best sentence: how good each is as an answer wherever its passage
-    ranked. This is what the sources are compared by (:func:`pick_quotes`,
-    :func:`differing_figures`): four fact sheets that differ only in their figure and
-    year say equally much, and the one that happened to rank fourth is still shown."""
+    ranked. This is what the figures of different sources are compared by
+    (:func:`differing_figures`): four fact sheets that differ only in their figure and
+    year say equally much, and the one that happened to rank fourth is still shown. The
+    real score still picks the sentence within a document and a second quote
+    (:func:`pick_quotes`): without its rank, a sentence from a passage about something
+    else can outscore the answer."""
     full = selection.full.copy()
     best = selection.scored.index(selection.best)
     columns = [models.full.features.index(f) for f in PASSAGE_FEATURES]
@@ -547,16 +558,17 @@ def compose_answer(
     # sentence that fits says more than a long passage that mostly doesn't.
     order = [best.hit, *(h for h in range(len(hits)) if h != best.hit)]
     best_by_hit = {}
-    for i, logit in zip(selection.scored, wherever_ranked(selection, models)):
+    for i, logit, comparable in zip(selection.scored, selection.logits,
+                                    wherever_ranked(selection, models)):
         c = selection.candidates[i]
         if c.hit not in best_by_hit or logit > best_by_hit[c.hit][0]:
-            best_by_hit[c.hit] = (float(logit), c.sentence)
+            best_by_hit[c.hit] = (float(logit), c.sentence, float(comparable))
     picks = []
     for h in order:
         chunk = hits[h].chunk
-        score, s = best_by_hit.get(h, (float("-inf"), None))
+        score, s, comparable = best_by_hit.get(h, (float("-inf"), None, float("-inf")))
         page = chunk.sentences[s].page if s is not None else chunk.page_start
-        picks.append(Pick(h, chunk.doc_id, page, score, s))
+        picks.append(Pick(h, chunk.doc_id, page, score, s, comparable))
 
     citations: list[Citation] = []
     quotes: list[Quote] = []
@@ -569,7 +581,8 @@ def compose_answer(
             c0, c1 = answer_unit(question, chunk, primary.sentence)
             exact = tuple((c0 + a, c0 + b) for a, b in exact_spans(question, chunk.text[c0:c1]))
             highlights = ((c0, c1), *exact)
-            quotes.append(Quote(quote(chunk.text[c0:c1]), n, primary.score, chunk.doc_id))
+            quotes.append(Quote(quote(chunk.text[c0:c1]), n, primary.score, chunk.doc_id,
+                                primary.comparable))
         passages = tuple(cited_passage(question, hits[p.hit], p) for p in on_pages)
         citations.append(
             Citation(

@@ -131,7 +131,7 @@ class SearchConfig:
     #: The reader reads the best few of those first, and the rest only when none of them
     #: is a sure answer (a full logit of at least ``read_more_below``, which is chosen with
     #: the learned weights and stored with them in ``assistant/data/answer_model.json``).
-    #: On NorQuAD validation 392 of 472 questions stop after the first four; a question
+    #: On NorQuAD validation 422 of 472 questions stop after the first four; a question
     #: the documents cannot answer is never sure, and reads all.
     answer_read_first: int = 4
     #: From this many chunks on, dense search uses an HNSW graph instead of exact search

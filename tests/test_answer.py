@@ -150,6 +150,9 @@ def test_differing_figures_are_shown_newest_first_with_their_years():
     assert differing_figures("Når ble Osloregionen etablert?", quotes, years) is None
     undated = differing_figures(q, quotes, {1: 2020, 3: 2022})
     assert [x.n for x in undated] == [3, 1, 2]  # no year: last, never guessed
+    # Compared as if their passages ranked alike: a low rank alone does not leave one out.
+    ranked_low = [*quotes[:3], Quote("Hele 78 kommuner var med.", 4, 0.5, "d", comparable=1.9)]
+    assert [x.n for x in differing_figures(q, ranked_low, years)] == [3, 1, 4, 2]
 
 
 def test_sources_that_disagree_are_all_shown(tmp_path, embedder):
