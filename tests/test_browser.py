@@ -35,6 +35,7 @@ def browser_app(tmp_path_factory, embedder, seed_corpus):
         encoding="utf-8")
     assistant = Assistant(Settings(corpus_dir=corpus, index_dir=root / "index"), embedder=embedder)
     assistant.build(progress=False)
+    assistant.reader.warm_up()  # as ``serve`` does: the first answer must not wait for it
     port = free_port()
     server = RunningServer(assistant, "127.0.0.1", port,
                            staff=StaffAccounts.from_pairs({"kari": "hemmelig-passord"})).start()
