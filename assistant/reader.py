@@ -148,7 +148,11 @@ def cross_encoder(base_folder: Path, layers: int = LAYERS, pooling: str = POOLIN
     import torch
     from transformers import XLMRobertaModel
 
-    transformer = XLMRobertaModel.from_pretrained(str(base_folder), add_pooling_layer=False)
+    # Loaded as the checkpoint is, pooler included, and the pooler then dropped (the head
+    # reads the token vectors): loading without it made transformers print a table of
+    # "UNEXPECTED" weights to the user at the first answer on every new machine.
+    transformer = XLMRobertaModel.from_pretrained(str(base_folder))
+    transformer.pooler = None
     transformer.encoder.layer = transformer.encoder.layer[:layers]
     transformer.config.num_hidden_layers = layers
 

@@ -97,6 +97,15 @@ def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir
     assert abs(expected[0] - expected[1]) > 1e-4  # the scores differ: the test can fail
 
 
+def test_loading_the_reader_prints_no_weight_report(e5_model_dir, capfd):
+    """A new user's first answer exports the reader; nothing about weights the reader does
+    not use may reach their terminal."""
+    model = cross_encoder(e5_model_dir, layers=2)
+    assert model.transformer.pooler is None
+    err = capfd.readouterr().err
+    assert "UNEXPECTED" not in err and "LOAD REPORT" not in err, err
+
+
 @pytest.fixture(scope="module")
 def reader(e5_model_dir):
     return CrossEncoderReader(e5_model_dir.parent).warm_up()
