@@ -45,9 +45,11 @@ def test_every_suggested_question_has_an_expected_answer():
 
 #: Known failures of the learned answer stage (issue #12 stays open). The models learn on
 #: news and Wikipedia passages; a slide's short bullets sit far from them. For the
-#: charging question, search ranks the freight project's slide first and the reader
-#: prefers its report list; the bullet on charging for heavy transport is read, but
-#: ranked seventh of eight, and the answerability then declines.
+#: charging question, search ranks the freight project's slide first and the slide with
+#: the bullet on charging for heavy transport fourth; the reader ranks that bullet second
+#: of the eight it reads, but it is sixth in the full score (which also weighs the
+#: slide's search score), the freight project's report list is chosen, and the
+#: answerability declines.
 KNOWN_FAILURES = {
     "Hva gjør regionen for lading av tunge kjøretøy?":
         "the reader prefers the freight project's slide; declined",
