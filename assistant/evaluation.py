@@ -120,7 +120,8 @@ def load_gold(path: str | os.PathLike[str]) -> list[GoldQuestion]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
-        raise GoldError(f"{path.name}: fant ikke filen ({path})", path=path) from exc
+        where = "" if str(path) == path.name else f" ({path})"  # the path only where it adds
+        raise GoldError(f"{path.name}: fant ikke filen{where}", path=path) from exc
     except OSError as exc:
         raise GoldError(f"{path.name}: filen kan ikke leses ({exc.strerror})", path=path) from exc
     questions = []

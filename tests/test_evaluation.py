@@ -153,8 +153,14 @@ def test_load_gold_errors_for_bad_json_and_non_objects(tmp_path):
     path = write_lines(tmp_path, ['["Q1", "d1"]'])
     with pytest.raises(GoldError, match=r"linje 1: forventet et JSON-objekt"):
         load_gold(path)
-    with pytest.raises(GoldError, match="fant ikke filen"):
+    with pytest.raises(GoldError, match=r"^mangler\.jsonl: fant ikke filen \(.+mangler\.jsonl\)$"):
         load_gold(tmp_path / "mangler.jsonl")
+
+
+def test_a_missing_gold_file_given_by_bare_name_is_named_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(GoldError, match=r"^mangler\.jsonl: fant ikke filen$"):
+        load_gold("mangler.jsonl")
 
 
 # --------------------------------------------------------------------------- evaluate
