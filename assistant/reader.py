@@ -44,13 +44,17 @@ from .selection import quote
 LAYERS = 6
 RANK = 8
 ALPHA = 16.0
-#: What the head reads: ``"cls"`` (the ``<s>`` token) or ``"mean"`` (the mean over the
-#: pair's tokens, as the embedding model itself was trained to be read). e5's ``<s>`` is
-#: almost the same vector for every input, so a head on it starts with next to nothing to
-#: tell sentences apart and learns only once the adapter has moved it.
+#: What the head reads: ``"cls"`` (the ``<s>`` token), ``"mean"`` (the mean over the
+#: pair's tokens, as the embedding model itself was trained to be read) or ``"mean_norm"``
+#: (that mean layer-normalised). e5's ``<s>`` is almost the same vector for every input,
+#: so a head on it starts with next to nothing to tell sentences apart and learns only
+#: once the adapter has moved it. With all twelve layers the plain mean did not get
+#: learning started either (the loss stayed near log 8 for a whole epoch), while the
+#: normalised mean did: a few large dimensions of the top layers seem to drown the rest
+#: for a head that starts at zero (scripts/data/README.md).
 POOLING = "mean"
 #: What a reader may read (the training script offers the same choice).
-POOLINGS = ("cls", "mean")
+POOLINGS = ("cls", "mean", "mean_norm")
 #: Tokens of question + sentence; a longer sentence is cut (answer sentences are short).
 MAX_LENGTH = 128
 QUERY_PROMPT = "query: "
@@ -172,6 +176,8 @@ def cross_encoder(base_folder: Path, layers: int = LAYERS, pooling: str = POOLIN
             else:
                 weight = attention_mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weight).sum(1) / weight.sum(1)
+            if pooling == "mean_norm":
+                pooled = torch.nn.functional.layer_norm(pooled, pooled.shape[-1:])
             return self.head(pooled).squeeze(-1)
 
     return CrossEncoder().eval()
@@ -292,7 +298,7 @@ class ReaderGroup:
 def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float = 1.0,
                seed: int = 0, progress: bool = True, trained_on: str = "",
                lr: float = 5e-4, head_lr: float = 2e-3, per_step: int = 2,
-               pooling: str = POOLING) -> ReaderWeights:
+               pooling: str = POOLING, layers: int = LAYERS, rank: int = RANK) -> ReaderWeights:
     """Learn adapter and head so that, within each group, the sentences with the answer
     come first (softmax over the group; a group needs a positive and a negative)."""
     import torch
@@ -302,8 +308,8 @@ def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float =
 
     usable = [g for g in groups if any(g.labels) and not all(g.labels)]
     torch.manual_seed(seed)
-    model = cross_encoder(base_folder, pooling=pooling)
-    adapters = add_adapters(model, seed=seed)
+    model = cross_encoder(base_folder, layers, pooling)
+    adapters = add_adapters(model, rank=rank, seed=seed)
     head = list(model.head.parameters())
     optimiser = torch.optim.AdamW([{"params": adapters, "lr": lr},
                                    {"params": head, "lr": head_lr}], weight_decay=0.01)
@@ -330,9 +336,9 @@ def fit_reader(groups: Sequence[ReaderGroup], base_folder: Path, epochs: float =
         optimiser.step()
         schedule.step()
         bar.update(len(order[start:start + per_step]))
-        bar.set_postfix(tap=f"{float(loss) / per_step:.3f}")
+        bar.set_postfix(tap=f"{float(loss.detach()) / per_step:.3f}")
     bar.close()
-    return adapter_weights(model.eval(), trained_on=trained_on)
+    return adapter_weights(model.eval(), rank=rank, trained_on=trained_on)
 
 
 class TorchReader:

