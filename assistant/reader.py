@@ -160,6 +160,8 @@ def cross_encoder(base_folder: Path, layers: int = LAYERS, pooling: str = POOLIN
     transformer.encoder.layer = transformer.encoder.layer[:layers]
     transformer.config.num_hidden_layers = layers
 
+    hidden_size = transformer.config.hidden_size  # a constant for the ONNX export
+
     class CrossEncoder(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -177,7 +179,7 @@ def cross_encoder(base_folder: Path, layers: int = LAYERS, pooling: str = POOLIN
                 weight = attention_mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weight).sum(1) / weight.sum(1)
             if pooling == "mean_norm":
-                pooled = torch.nn.functional.layer_norm(pooled, pooled.shape[-1:])
+                pooled = torch.nn.functional.layer_norm(pooled, (hidden_size,))
             return self.head(pooled).squeeze(-1)
 
     return CrossEncoder().eval()
