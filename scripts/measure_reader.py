@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from train_answer_model import (  # noqa: E402
     PARAPHRASES,
-    SHARED,
+    add_norquad_arguments,
     build,
     cases,
     labels,
@@ -87,10 +87,7 @@ def top1(reader, groups: list[ReaderGroup], first: int | None = None) -> tuple[f
 
 def main(argv: list[str] | None = None) -> int:
     parser = NorwegianArgumentParser(prog="measure_reader.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train", type=Path, default=SHARED / "train.json", metavar="FIL",
-                        help="NorQuAD-fil leseren læres på (standard: %(default)s)")
-    parser.add_argument("--validation", type=Path, default=SHARED / "validation.json", metavar="FIL",
-                        help="NorQuAD-fil leseren måles på (standard: %(default)s)")
+    add_norquad_arguments(parser, "NorQuAD-fil leseren læres på", "NorQuAD-fil leseren måles på")
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--weights", type=Path, metavar="FIL",
                       help="mål en lagret leser (.npz) i stedet for den som følger med")

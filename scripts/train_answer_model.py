@@ -384,12 +384,17 @@ def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> tuple
     return threshold, rates
 
 
+def add_norquad_arguments(parser, train_help: str, validation_help: str) -> None:
+    """``--train`` and ``--validation``: the NorQuAD files, in ../shared unless given."""
+    parser.add_argument("--train", type=Path, default=SHARED / "train.json", metavar="FIL",
+                        help=f"{train_help} (standard: %(default)s)")
+    parser.add_argument("--validation", type=Path, default=SHARED / "validation.json", metavar="FIL",
+                        help=f"{validation_help} (standard: %(default)s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = NorwegianArgumentParser(prog="train_answer_model.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train", type=Path, default=SHARED / "train.json", metavar="FIL",
-                        help="NorQuAD-fil å lære på (standard: %(default)s)")
-    parser.add_argument("--validation", type=Path, default=SHARED / "validation.json", metavar="FIL",
-                        help="NorQuAD-fil terskelen velges på (standard: %(default)s)")
+    add_norquad_arguments(parser, "NorQuAD-fil å lære på", "NorQuAD-fil terskelen velges på")
     parser.add_argument("--output", type=Path, default=OUTPUT, metavar="FIL",
                         help="hvor vektene skrives; leseren og bakgrunnen havner i samme mappe "
                              "(standard: %(default)s)")
