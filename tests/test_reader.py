@@ -72,18 +72,27 @@ def test_the_reader_reads_a_bullet_as_it_is_quoted(e5_model_dir):
             == pair_ids(tokenizer, question, "Etablert i 2004"))
 
 
+def _untrained_but_not_zero(e5_model_dir, pooling: str, seed: int):
+    """A two-layer reader with small random adapters and head: B and the head start at
+    zero, and a reader that scores every pair 0 cannot show a difference."""
+    import torch
+
+    model = cross_encoder(e5_model_dir, layers=2, pooling=pooling)
+    trainable = add_adapters(model, seed=seed + 1)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in [*trainable, *model.head.parameters()]:
+            p.add_(torch.randn(p.shape, generator=generator) * 0.05)
+    return model
+
+
 @pytest.mark.parametrize("pooling", POOLINGS)
 def test_merging_the_adapter_gives_the_scores_of_the_adapter_itself(e5_model_dir, pooling):
     """The product runs W + s·BA folded into W, one pair at a time; training runs W and BA
     apart, on padded batches. Padding must not change a score."""
     import torch
 
-    model = cross_encoder(e5_model_dir, layers=2, pooling=pooling)
-    trainable = add_adapters(model, seed=1)
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in [*trainable, *model.head.parameters()]:  # B and the head start at zero
-            p.add_(torch.randn(p.shape, generator=generator) * 0.05)
+    model = _untrained_but_not_zero(e5_model_dir, pooling, seed=0)
     tokenizer = _tokenizer(e5_model_dir)
     rows = [pair_ids(tokenizer, "Når ble strategien vedtatt?", s)
             for s in ("I mai 2016 ble strategien vedtatt.", "Regionen har 64 kommuner.")]
@@ -126,15 +135,7 @@ def test_a_reader_learns_with_the_layers_rank_and_pooling_asked_for(e5_model_dir
 def test_a_reader_on_the_normalised_mean_is_exported_and_scores_as_in_torch(e5_model_dir, tmp_path):
     """The export traces the model with a dynamic number of tokens: the normalisation must
     not depend on a traced shape (it once did, and the export failed)."""
-    import torch
-
-    model = cross_encoder(e5_model_dir, layers=2, pooling="mean_norm")
-    trainable = add_adapters(model, seed=2)
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for p in [*trainable, *model.head.parameters()]:
-            p.add_(torch.randn(p.shape, generator=generator) * 0.05)
-    weights = adapter_weights(model)
+    weights = adapter_weights(_untrained_but_not_zero(e5_model_dir, "mean_norm", seed=1))
     sentences = ["Strategien ble vedtatt i mai 2016.", "Regionen har 64 kommuner i dag.",
                  "Kommunene samarbeider om gods og logistikk i hele Osloregionen."]
     question = "Når ble strategien vedtatt?"
