@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 import numpy as np
 
+from assistant.cliparse import NorwegianArgumentParser
 from assistant.tables import markdown_table
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -711,18 +712,44 @@ def table(result: dict) -> str:
 # --------------------------------------------------------------------------- main
 
 
+PARTS = ("indexing", "latency", "cold", "load")
+
+
+def sizes_list(text: str) -> list[int]:
+    """``--sizes``: positive whole numbers separated by commas."""
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"«{text}» er ikke en kommaliste med positive heltall, "
+                                         "for eksempel 1000,10000")
+    return sizes
+
+
+def parts_list(text: str) -> set[str]:
+    """``--skip``: names from :data:`PARTS`, separated by commas."""
+    parts = set(filter(None, (s.strip() for s in text.split(","))))
+    unknown = sorted(parts - set(PARTS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"ukjent del: {', '.join(unknown)} "
+                                         f"(velg blant {', '.join(PARTS)})")
+    return parts
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="benchmark.py", description=__doc__.split("\n\n")[0])
+    parser = NorwegianArgumentParser(prog="benchmark.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="kort måling (under 2 minutter når hurtigbufferen er laget): 12 "
                              "dokumenter, 25 spørsmål per størrelse, kaldstart med den ekte "
                              "indeksen, 10 s last mot den nest største indeksen")
     parser.add_argument("--out", type=Path, metavar="FIL",
                         help="JSON-filen (standard: benchmarks/results/benchmark-<tid>.json)")
-    parser.add_argument("--sizes", default="1000,10000,100000",
+    parser.add_argument("--sizes", type=sizes_list, default=[1000, 10000, 100000], metavar="N,N,…",
                         help="indeksstørrelser i tekstbiter (standard: 1000,10000,100000)")
-    parser.add_argument("--load-seconds", type=float, help="varighet for lasttesten")
-    parser.add_argument("--skip", default="", help="hopp over deler: indexing,latency,cold,load")
+    parser.add_argument("--load-seconds", type=float, metavar="SEK", help="varighet for lasttesten")
+    parser.add_argument("--skip", type=parts_list, default=set(), metavar="DEL,…",
+                        help=f"hopp over deler: {','.join(PARTS)}")
     # internal: one index size in its own process
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--index-roots", help=argparse.SUPPRESS)
@@ -737,8 +764,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.embedding import Embedder
 
     started = time.perf_counter()
-    skip = set(filter(None, args.skip.split(",")))
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+    skip, sizes = args.skip, args.sizes
     quick = args.quick
     result: dict = {"command": " ".join(["python", "scripts/benchmark.py", *(argv or sys.argv[1:])]),
                     "quick": quick, "machine": machine(),
