@@ -18,6 +18,7 @@ from pathlib import Path
 from .cliparse import NorwegianArgumentParser
 from .config import Settings
 from .links import is_site_root, public_url
+from .oserror import reason
 from .search import MODE_LABELS, MODES
 from .tables import plain_table
 from .userinput import printable
@@ -408,7 +409,7 @@ def command_staff(args: argparse.Namespace, settings: Settings) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
-        print(f"Kan ikke skrive påloggingsfilen {args.credentials}: {exc.strerror}", file=sys.stderr)
+        print(f"Kan ikke skrive påloggingsfilen {args.credentials}: {reason(exc)}", file=sys.stderr)
         return EXIT_ERROR
     what = "lagt til" if new else "fikk nytt passord"
     print(f"«{name}» {what} i {args.credentials}. Start serveren med "
@@ -463,6 +464,12 @@ def run(args: argparse.Namespace) -> int:
     except (IndexProblem, FileNotFoundError, RuntimeError) as exc:
         # RuntimeError: model loading problems carry a Norwegian message
         print(str(exc), file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        # A folder or file given by the user that cannot be read or written (a cache
+        # folder that is a file, no permission): one line naming it, not a stack trace.
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"Kunne ikke lese eller skrive{where}: {reason(exc)}.", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

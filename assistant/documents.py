@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .config import IngestConfig
 from .formats import FORMAT_READERS, unsupported_reason
+from .oserror import reason
 from .sidecar import SidecarError, sidecar_path
 from .sidecar import read_sidecar as _read_sidecar_file
 from .textclean import (
@@ -622,7 +623,7 @@ def _load_one(path: Path, limits: IngestConfig, result: LoadResult) -> Document 
     except DocumentError as exc:
         result.problems.append(Problem(path, str(exc), exc.action, exc.kind))
     except OSError as exc:
-        result.problems.append(Problem(path, f"filen kan ikke leses ({exc.strerror or exc})"))
+        result.problems.append(Problem(path, f"filen kan ikke leses ({reason(exc)})"))
     except Exception as exc:  # a bug or an exotic file must not stop the other files
         log.debug("Uventet feil ved lesing av %s", path, exc_info=True)
         result.problems.append(

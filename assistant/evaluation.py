@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .oserror import reason
 from .tables import markdown_table
 
 #: The search modes evaluated by default, in the order they are reported.
@@ -112,7 +113,7 @@ def parse_gold_line(text: str, path: Path, line: int) -> GoldQuestion:
 def load_gold(path: str | os.PathLike[str]) -> list[GoldQuestion]:
     """The questions of a JSONL gold file, in file order; blank lines are skipped.
 
-    Raises :class:`GoldError` for a missing or unreadable file and for the first bad line
+    Raises :class:`GoldError` for a missing, unreadable or empty file and for the first bad line
     (invalid JSON, not an object, a missing, empty or non-text ``question``/``doc``, or a
     non-text or empty ``evidence``).
     """
@@ -123,7 +124,7 @@ def load_gold(path: str | os.PathLike[str]) -> list[GoldQuestion]:
         where = "" if str(path) == path.name else f" ({path})"  # the path only where it adds
         raise GoldError(f"{path.name}: fant ikke filen{where}", path=path) from exc
     except OSError as exc:
-        raise GoldError(f"{path.name}: filen kan ikke leses ({exc.strerror})", path=path) from exc
+        raise GoldError(f"{path.name}: filen kan ikke leses ({reason(exc)})", path=path) from exc
     questions = []
     for number, line_bytes in enumerate(raw.splitlines(), start=1):
         try:
@@ -133,6 +134,8 @@ def load_gold(path: str | os.PathLike[str]) -> list[GoldQuestion]:
         if not text.strip():
             continue
         questions.append(parse_gold_line(text, path, number))
+    if not questions:  # measuring nothing would print a table of zeros that looks like a result
+        raise GoldError(f"{path.name}: filen har ingen spørsmål", path=path)
     return questions
 
 

@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .oserror import reason
+
 LANGUAGE = "nor"
 DPI = 300
 #: Seconds allowed to rasterise one page and to read one page.
@@ -83,7 +85,7 @@ def _run(command: list[str], timeout: int, what: str) -> str:
     except subprocess.TimeoutExpired as exc:
         raise OcrFailed(f"{what} tok mer enn {timeout} s") from exc
     except OSError as exc:
-        raise OcrFailed(f"{what} kunne ikke startes ({exc.strerror})") from exc
+        raise OcrFailed(f"{what} kunne ikke startes ({reason(exc)})") from exc
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise OcrFailed(f"{what} feilet ({message[-1] if message else done.returncode})")

@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .oserror import reason
+
 ENV_CREDENTIALS = "ASSISTANT_STAFF_CREDENTIALS"
 SCHEME = "scrypt"
 #: scrypt cost: 2**15 × 8 × 128 bytes = 32 MB and ~0.2 s per check on this machine.
@@ -126,7 +128,7 @@ def read_lines(path: Path) -> list[str]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise CredentialsError(f"Kan ikke lese påloggingsfilen {path}: {exc.strerror}") from exc
+        raise CredentialsError(f"Kan ikke lese påloggingsfilen {path}: {reason(exc)}") from exc
     try:
         return raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:

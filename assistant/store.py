@@ -40,6 +40,7 @@ from .chunking import Chunk, ChunkSentence
 from .config import SearchConfig, Settings
 from .documents import Document, DocumentMeta, KnownFile, Note, Page, text_hash
 from .lexical import LexicalIndex
+from .oserror import reason
 
 FORMAT_VERSION = 1
 CURRENT = "current"
@@ -72,6 +73,26 @@ class IndexDamaged(IndexProblem):
 
 class IndexLocked(IndexProblem):
     pass
+
+
+class IndexFolderUnusable(IndexProblem):
+    pass
+
+
+def make_index_dir(index_dir: Path) -> None:
+    """Create the index folder, or say in Norwegian why it cannot be one: ``--index``
+    naming a file (or a folder under a file) is a typo a person makes, not a crash."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        blocker = next((p for p in (index_dir, *index_dir.parents)
+                        if p.exists() and not p.is_dir()), index_dir)
+        raise IndexFolderUnusable(
+            f"Indeksmappen {index_dir} kan ikke brukes: {blocker} er en fil, ikke en mappe. "
+            "Velg en annen mappe med --index.") from exc
+    except OSError as exc:
+        raise IndexFolderUnusable(
+            f"Kan ikke lage indeksmappen {index_dir}: {reason(exc)}.") from exc
 
 
 @dataclass(frozen=True)
@@ -345,7 +366,7 @@ def recover_current(index_dir: Path) -> Path | None:
 @contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
     """Refuse a second concurrent build of the same index instead of corrupting it."""
-    index_dir.mkdir(parents=True, exist_ok=True)
+    make_index_dir(index_dir)
     handle = (index_dir / LOCK).open("a+")
     try:
         try:

@@ -26,6 +26,7 @@ from assistant.crawl import (
     normalize_url,
 )
 from assistant.download import DEFAULT_TIMEOUT, NoNetworkError
+from assistant.oserror import reason
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Kan ikke speile nettstedet: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
-        print(f"Kan ikke skrive til {corpus}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"Kan ikke skrive til {corpus}: {reason(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("Avbrutt; det som var ferdig lagret, er beholdt.", file=sys.stderr)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from assistant.cliparse import NorwegianArgumentParser
 from assistant.norquad import NorquadError, convert
+from assistant.oserror import reason
 
 _ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = _ROOT.parent / "shared" / "data" / "norquad" / "validation.json"
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{exc}{hint}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
-        print(f"Kunne ikke skrive {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        print(f"Kunne ikke skrive {exc.filename or ''}: {reason(exc)}", file=sys.stderr)
         return EXIT_FAILED
     print(f"{report.summary()} (korpus: {args.corpus}, gullfil: {args.gold})")
     return EXIT_OK

@@ -82,6 +82,48 @@ def test_missing_corpus_and_damaged_index_are_one_line_errors(seed_assistant, tm
     assert "index --rebuild" in damaged.stderr
 
 
+@pytest.mark.parametrize("command", ["index", "ask", "eval"])
+def test_an_index_folder_that_is_a_file_is_a_one_line_error(command, tmp_path, env):
+    """``--index`` naming a file, or a folder under one, gave a stack trace; now one line
+    naming the file, and the file is left as it was."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notat.txt").write_text("Regionen har 64 kommuner.", encoding="utf-8")
+    gold = tmp_path / "gull.jsonl"
+    gold.write_text('{"question": "Hvor mange kommuner?", "doc": "notat"}\n', encoding="utf-8")
+    blocker = tmp_path / "indeks.txt"
+    blocker.write_text("ikke en indeks", encoding="utf-8")
+    extra = {"ask": ["Hvor mange kommuner?"], "eval": ["--gold", str(gold)], "index": []}
+    for index in (blocker, blocker / "under"):
+        result = run(env, command, *extra[command], "--corpus", str(corpus),
+                     "--index", str(index), "--quiet")
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert f"{blocker} er en fil, ikke en mappe" in result.stderr
+    assert blocker.read_text(encoding="utf-8") == "ikke en indeks"
+
+
+def test_a_cache_folder_that_is_a_file_is_a_one_line_error(tmp_path, env):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notat.txt").write_text("Regionen har 64 kommuner.", encoding="utf-8")
+    cache = tmp_path / "cache"
+    cache.write_text("", encoding="utf-8")
+    result = run({**env, "ASSISTANT_CACHE_DIR": str(cache)}, "index", "--quiet",
+                 "--corpus", str(corpus), "--index", str(tmp_path / "index"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert str(cache) in result.stderr and "ikke en mappe" in result.stderr
+
+
+def test_usage_errors_are_norwegian(env):
+    unknown = run(env, "frobnicate")
+    assert unknown.returncode == 2
+    assert "ugyldig valg: 'frobnicate' (velg blant 'index'" in unknown.stderr
+    assert "invalid choice" not in unknown.stderr
+    missing = run(env, "eval")
+    assert missing.returncode == 2 and "disse må være med: --gold" in missing.stderr
+
+
 @pytest.mark.parametrize("command", [[], ["index"], ["ask"], ["serve"], ["eval"]])
 def test_help_is_norwegian_for_every_command(command, capsys):
     from assistant.cli import main

@@ -157,6 +157,15 @@ def test_load_gold_errors_for_bad_json_and_non_objects(tmp_path):
         load_gold(tmp_path / "mangler.jsonl")
 
 
+def test_a_gold_file_without_questions_or_that_is_a_folder_is_refused(tmp_path):
+    # An empty file measured nothing, yet printed a table of zeros that looked like a result.
+    path = write_lines(tmp_path, ["", "   "])
+    with pytest.raises(GoldError, match=r"^osloregionen-dev\.jsonl: filen har ingen spørsmål$"):
+        load_gold(path)
+    with pytest.raises(GoldError, match=r"filen kan ikke leses \(det er en mappe, ikke en fil\)"):
+        load_gold(tmp_path)
+
+
 def test_a_missing_gold_file_given_by_bare_name_is_named_once(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(GoldError, match=r"^mangler\.jsonl: fant ikke filen$"):
