@@ -339,3 +339,96 @@ def test_sources_are_compared_as_if_their_passages_ranked_alike():
     assert list(selection.logits) == [5.0, 4.0, 1.5]
     assert list(wherever_ranked(selection, models)) == [5.0, 5.0, 3.0]
     assert set(PASSAGE_FEATURES) <= set(CHEAP_FEATURES)
+
+
+def test_the_runner_up_is_the_second_read_sentence_when_it_is_close():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from assistant.answer import RUNNER_UP_MARGIN, runner_up
+
+    def selection(logits):
+        return SimpleNamespace(scored=(7, 3, 5), logits=np.array(logits))
+
+    assert runner_up(selection([2.5, 1.5, 3.0])) == 7  # 2.5 is second to 3.0
+    assert runner_up(selection([2.0, 3.0 - RUNNER_UP_MARGIN, 3.0])) is None  # not close enough
+    assert runner_up(SimpleNamespace(scored=(4,), logits=np.array([1.0]))) is None
+
+
+def _scripted_answer(question, documents, scores):
+    """compose_answer over real chunks and a real in-memory index, with a reader that
+    gives each sentence the score in ``scores`` (others 0) and a full score that is the
+    reader's: which sentences are quoted then depends only on those scores."""
+    import numpy as np
+
+    from assistant.answer import compose_answer
+    from assistant.chunking import chunk_document
+    from assistant.config import ChunkConfig, SearchConfig
+    from assistant.documents import Document, DocumentMeta, Page
+    from assistant.search import Searcher
+    from assistant.selection import (
+        ANSWERABILITY_FEATURES,
+        CHEAP_FEATURES,
+        READER_FEATURES,
+        AnswerModels,
+        LogisticModel,
+    )
+    from tests.fakes import FakeEncoder, document_of, memory_index
+
+    class ScriptedReader:
+        def score(self, question, sentences):
+            return np.array([next((v for k, v in scores.items() if k in s), 0.0)
+                             for s in sentences])
+
+    def model(features, weights=None, bias=0.0):
+        n = len(features)
+        w = np.zeros(n) if weights is None else weights
+        return LogisticModel(tuple(features), w, bias, np.zeros(n), np.ones(n))
+
+    full_weights = np.zeros(len(CHEAP_FEATURES) + len(READER_FEATURES))
+    full_weights[len(CHEAP_FEATURES)] = 1.0
+    models = AnswerModels(model(CHEAP_FEATURES), model(CHEAP_FEATURES + READER_FEATURES, full_weights),
+                          model(ANSWERABILITY_FEATURES, bias=5.0), read_more_below=None)
+    config = SearchConfig()
+    encoder = FakeEncoder()
+    chunks = [c for doc_id, text in documents.items() for c in chunk_document(
+        Document(doc_id, Path(f"{doc_id}.txt"), "txt", DocumentMeta(doc_id), (Page(1, text),),
+                 doc_id), encoder.count_tokens, ChunkConfig())]
+    index = memory_index([document_of(d, [t]) for d, t in documents.items()], chunks,
+                         encoder.encode_passages([c.text for c in chunks]), config)
+    searcher = Searcher(index, encoder, config)
+    hits = searcher.search(question, k=config.top_k, mode="hybrid")
+    return compose_answer(question, hits, encoder.encode_queries([question])[0], encoder,
+                          ScriptedReader(), config, "hybrid", models)
+
+
+def test_when_the_reader_cannot_tell_two_sentences_apart_both_are_quoted_and_marked():
+    text = ("Ladestasjonen åpnet i 2021. Den ligger ved Alnabru godsterminal. "
+            "Stasjonen har plass til åtte lastebiler samtidig.")
+    question = "Hvor ligger ladestasjonen for lastebiler?"
+    close = _scripted_answer(question, {"notat": text}, {"Alnabru": 2.0, "åtte": 1.5})
+    assert [q.text for q in close.quotes] == [
+        "Den ligger ved Alnabru godsterminal.",
+        "Stasjonen har plass til åtte lastebiler samtidig."]
+    assert close.answer == ("Den ligger ved Alnabru godsterminal. [1] "
+                            "Stasjonen har plass til åtte lastebiler samtidig. [1]")
+    marked = [close.citations[0].text[a:b] for a, b in close.citations[0].highlights]
+    assert marked[0] == "Den ligger ved Alnabru godsterminal."
+    assert "Stasjonen har plass til åtte lastebiler samtidig." in marked
+
+    clear = _scripted_answer(question, {"notat": text}, {"Alnabru": 3.0, "åtte": 1.5})
+    assert clear.answer == "Den ligger ved Alnabru godsterminal. [1]"
+
+
+def test_a_close_runner_up_from_another_document_is_quoted_with_its_own_source():
+    # alike in words: the fake encoder puts both passages close to the question
+    shared = "Den nye ladestasjonen for tunge lastebiler i regionen ligger nå ved"
+    documents = {"a-notat": f"{shared} Alnabru.", "b-notat": f"{shared} Berger."}
+    answer = _scripted_answer("Hvor ligger ladestasjonen for lastebiler?", documents,
+                              {"Alnabru": 2.0, "Berger": 1.6})
+    assert [(q.text, answer.citations[q.n - 1].doc_id) for q in answer.quotes] == [
+        (f"{shared} Alnabru.", "a-notat"), (f"{shared} Berger.", "b-notat")]
+    far = _scripted_answer("Hvor ligger ladestasjonen for lastebiler?", documents,
+                           {"Alnabru": 3.0, "Berger": 1.6})
+    assert [q.text for q in far.quotes] == [f"{shared} Alnabru."]
