@@ -63,10 +63,11 @@ _TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 ANSWER_TYPES = ("number", "date", "name", "link", "place")
 
-#: "Hvilke …", "Hva er målene …": the answer is a list, so a heading with its items.
+#: "Hvilke …", "Hva er målene …", "What are the …": the answer is a list, so a heading
+#: with its items. English says the plural in the verb, Norwegian in the noun's ending.
 _LIST_QUESTION = re.compile(
     r"^\s*(hvilke|kva for nokre|which|list)\b|\b(hva|kva|what)\s+(er|var|are)\s+\S*"
-    r"(ene|ane|rne|ne)\b", re.IGNORECASE)
+    r"(ene|ane|rne|ne)\b|\bwhat\s+(are|were)\b", re.IGNORECASE)
 
 
 def answer_type(question: str) -> str | None:

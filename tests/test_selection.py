@@ -51,6 +51,8 @@ def test_list_questions():
     assert is_list_question("Hvilke innsatsområder har Osloregionen?")
     assert is_list_question("Hva er målene i strategien?")
     assert not is_list_question("Hva gjør regionen for lading?")
+    assert is_list_question("What are the focus areas for 2021-2024?")
+    assert not is_list_question("What is the highest body of Osloregionen?")
 
 
 def test_spans_find_dates_amounts_and_names():
