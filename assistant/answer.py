@@ -439,14 +439,17 @@ def pick_quotes(quotes: list[Quote], margin: float = SECOND_QUOTE_MARGIN) -> lis
 RUNNER_UP_MARGIN = 1.0
 
 
-def runner_up(selection: "Selection", margin: float = RUNNER_UP_MARGIN) -> int | None:
-    """The candidate read second best (an index into ``selection.candidates``) when its
-    full logit is within ``margin`` of the best one's, else None."""
+def runner_up(selection: "Selection",
+              margin: float = RUNNER_UP_MARGIN) -> tuple[Candidate, float] | None:
+    """The candidate read second best and its full logit, when that is within ``margin``
+    of the best one's; else None."""
     if len(selection.logits) < 2:
         return None
     order = np.argsort(-np.asarray(selection.logits), kind="stable")
-    gap = float(selection.logits[order[0]] - selection.logits[order[1]])
-    return selection.scored[int(order[1])] if gap < margin else None
+    second = float(selection.logits[order[1]])
+    if float(selection.logits[order[0]]) - second >= margin:
+        return None
+    return selection.candidates[selection.scored[int(order[1])]], second
 
 
 def unit_quote(question: str, chunk, sentence: int, n: int, score: float,
@@ -597,10 +600,7 @@ def compose_answer(
         page = chunk.sentences[s].page if s is not None else chunk.page_start
         picks.append(Pick(h, chunk.doc_id, page, score, s, comparable))
 
-    second_index = runner_up(selection)
-    second = selection.candidates[second_index] if second_index is not None else None
-    second_score = (float(selection.logits[selection.scored.index(second_index)])
-                    if second_index is not None else float("-inf"))
+    second, second_score = runner_up(selection) or (None, float("-inf"))
     citations: list[Citation] = []
     quotes: list[Quote] = []
     second_quote: Quote | None = None

@@ -348,12 +348,15 @@ def test_the_runner_up_is_the_second_read_sentence_when_it_is_close():
 
     from assistant.answer import RUNNER_UP_MARGIN, runner_up
 
-    def selection(logits):
-        return SimpleNamespace(scored=(7, 3, 5), logits=np.array(logits))
+    candidates = [f"setning {i}" for i in range(8)]
 
-    assert runner_up(selection([2.5, 1.5, 3.0])) == 7  # 2.5 is second to 3.0
+    def selection(logits):
+        return SimpleNamespace(candidates=candidates, scored=(7, 3, 5), logits=np.array(logits))
+
+    assert runner_up(selection([2.5, 1.5, 3.0])) == ("setning 7", 2.5)  # 2.5 is second to 3.0
     assert runner_up(selection([2.0, 3.0 - RUNNER_UP_MARGIN, 3.0])) is None  # not close enough
-    assert runner_up(SimpleNamespace(scored=(4,), logits=np.array([1.0]))) is None
+    assert runner_up(SimpleNamespace(candidates=candidates, scored=(4,),
+                                     logits=np.array([1.0]))) is None
 
 
 def _scripted_answer(question, documents, scores):
