@@ -9,7 +9,7 @@ When the best passage is not relevant enough, it says so and points to Osloregio
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -121,6 +121,9 @@ class Quote:
     #: ``score`` as if its passage had ranked first (:func:`wherever_ranked`): what the
     #: figures of different sources are compared by.
     comparable: float | None = None
+    #: The viewer's address marking this quote, when it is not the one its citation marks
+    #: (a second sentence of the same passage); empty: the citation's.
+    viewer: str = ""
 
     def compared_by(self) -> float:
         return self.score if self.comparable is None else self.comparable
@@ -624,6 +627,11 @@ def compose_answer(
                     second_quote = None  # one unit holds both (a list and its item)
                 else:
                     highlights = (*highlights, *spans)
+                    page = chunk.sentences[second.sentence].page
+                    marked = cited_passage(question, hit, replace(primary, page=page,
+                                                                  sentence=second.sentence))
+                    second_quote = replace(second_quote, viewer=viewer_path(
+                        chunk.doc_id, marked.page, marked.chunk_id, marked.sentences))
         passages = tuple(cited_passage(question, hits[p.hit], p) for p in on_pages)
         citations.append(
             Citation(

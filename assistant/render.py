@@ -191,18 +191,20 @@ def answer_html(answer: Answer, documents: dict[str, StoredDocument] | None = No
     asked = answer.searched_for or answer.question
     by_n = {c.n: c for c in answer.citations}
     quotes = " ".join(
-        f"«{highlighted(q.text, exact_spans(asked, q.text))}» <sup>{_marker(q.n, by_n.get(q.n))}</sup>"
+        f"«{highlighted(q.text, exact_spans(asked, q.text))}» "
+        f"<sup>{_marker(q.n, by_n.get(q.n), q.viewer)}</sup>"
         for q in answer.quotes
     )
     sources = "".join(citation_html(c, documents.get(c.doc_id)) for c in answer.citations)
     return f"<p>{quotes}</p><p><strong>Kilder</strong></p>{sources}"
 
 
-def _marker(n: int, citation: Citation | None) -> str:
-    """An inline ``[n]``: a link to the cited page in the viewer."""
+def _marker(n: int, citation: Citation | None, viewer: str = "") -> str:
+    """An inline ``[n]``: a link to the cited page in the viewer, marking the quote
+    (``viewer``) or else the citation's best passage."""
     if citation is None:
         return f"[{n}]"
-    return _link(citation.viewer(), f"[{n}]", f"Åpne kilde {n} i dokumentet")
+    return _link(viewer or citation.viewer(), f"[{n}]", f"Åpne kilde {n} i dokumentet")
 
 
 # --------------------------------------------------------------------------- source view

@@ -419,6 +419,13 @@ def test_when_the_reader_cannot_tell_two_sentences_apart_both_are_quoted_and_mar
     marked = [close.citations[0].text[a:b] for a, b in close.citations[0].highlights]
     assert marked[0] == "Den ligger ved Alnabru godsterminal."
     assert "Stasjonen har plass til åtte lastebiler samtidig." in marked
+    # each [1] opens the document with its own sentence marked
+    from assistant.render import answer_html
+
+    assert close.citations[0].viewer().endswith("setning=1#svar")
+    assert close.quotes[1].viewer.endswith("setning=2#svar")
+    page = answer_html(close)
+    assert "setning=1#svar" in page and "setning=2#svar" in page
 
     clear = _scripted_answer(question, {"notat": text}, {"Alnabru": 3.0, "åtte": 1.5})
     assert clear.answer == "Den ligger ved Alnabru godsterminal. [1]"
