@@ -60,6 +60,10 @@ class CitedPassage:
     chunk_id: int
     sentences: tuple[int, int] | None = None
 
+    def viewer(self, doc_id: str) -> str:
+        """The app's viewer at this passage's page, marking its sentences."""
+        return viewer_path(doc_id, self.page, self.chunk_id, self.sentences)
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -95,8 +99,7 @@ class Citation:
 
     def viewer(self, page: int | None = None) -> str:
         """The app's viewer at a cited page, with its passage and sentence to mark."""
-        passage = self.passage(page)
-        return viewer_path(self.doc_id, passage.page, passage.chunk_id, passage.sentences)
+        return self.passage(page).viewer(self.doc_id)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -423,13 +426,18 @@ def citable(hits: list[Hit], mode: str) -> list[Hit]:
     return [hits[0], *(h for h in hits[1:] if h.dense >= floor)]
 
 
+def says_more(other: Quote, best: Quote) -> bool:
+    """Whether ``other`` says something ``best`` does not (neither holds the other)."""
+    return other.text not in best.text and best.text not in other.text
+
+
 def pick_quotes(quotes: list[Quote], margin: float = SECOND_QUOTE_MARGIN) -> list[Quote]:
     """The best quote, and the first other one that is nearly as good, says something
     else and comes from another document (``quotes`` best first)."""
     best = quotes[0]
     for other in quotes[1:]:
         if (other.score >= best.score - margin and other.doc_id != best.doc_id
-                and other.text != best.text):
+                and says_more(other, best)):
             return [best, other]
     return [best]
 
@@ -462,6 +470,21 @@ def unit_quote(question: str, chunk, sentence: int, n: int, score: float,
     c0, c1 = answer_unit(question, chunk, sentence)
     exact = tuple((c0 + a, c0 + b) for a, b in exact_spans(question, chunk.text[c0:c1]))
     return ((c0, c1), *exact), Quote(quote(chunk.text[c0:c1]), n, score, chunk.doc_id, comparable)
+
+
+def second_in_passage(question: str, hit: Hit, best: int, second: int, score: float
+                      ) -> tuple[tuple[tuple[int, int], ...], Quote] | None:
+    """The highlights and quote for sentence ``second`` of the passage whose sentence
+    ``best`` answers, quoted in citation 1 (the answering passage is always cited
+    first), with a viewer address marking it; None when the best sentence's unit already
+    holds it (a list and one of its items)."""
+    (b0, b1), *_ = unit_quote(question, hit.chunk, best, 1, 0.0)[0]
+    spans, second_quote = unit_quote(question, hit.chunk, second, 1, score)
+    if spans[0][0] < b1 and b0 < spans[0][1]:
+        return None
+    pick = Pick(-1, hit.chunk.doc_id, hit.chunk.sentences[second].page, score, second)
+    marked = cited_passage(question, hit, pick)
+    return spans, replace(second_quote, viewer=marked.viewer(hit.chunk.doc_id))
 
 
 @dataclass(frozen=True)
@@ -603,10 +626,15 @@ def compose_answer(
         page = chunk.sentences[s].page if s is not None else chunk.page_start
         picks.append(Pick(h, chunk.doc_id, page, score, s, comparable))
 
-    second, second_score = runner_up(selection) or (None, float("-inf"))
+    # A close second sentence is quoted too when it stands in the answering passage or is
+    # the best of another document: every quote stands, marked, in the text its source
+    # shows (a sentence of another passage of the same document would not).
+    second, second_score = runner_up(selection) or (None, 0.0)
+    in_passage = (second_in_passage(question, hits[best.hit], best.sentence, second.sentence,
+                                    second_score)
+                  if second is not None and second.hit == best.hit else None)
     citations: list[Citation] = []
     quotes: list[Quote] = []
-    second_quote: Quote | None = None
     for primary, on_pages in group_by_document(picks):
         hit = hits[primary.hit]
         chunk = hit.chunk
@@ -616,22 +644,8 @@ def compose_answer(
             highlights, primary_quote = unit_quote(question, chunk, primary.sentence, n,
                                                    primary.score, primary.comparable)
             quotes.append(primary_quote)
-            if second is not None and (second.hit, second.sentence) == (primary.hit, primary.sentence):
-                second_quote = primary_quote  # the best sentence of another document
-            elif second is not None and second.hit == primary.hit:
-                # Only from the same passage: every quote stands, marked, in the text its
-                # source shows (a sentence of another passage of the document would not).
-                spans, second_quote = unit_quote(question, chunk, second.sentence, n,
-                                                 second_score)
-                if spans[0][0] < highlights[0][1] and highlights[0][0] < spans[0][1]:
-                    second_quote = None  # one unit holds both (a list and its item)
-                else:
-                    highlights = (*highlights, *spans)
-                    page = chunk.sentences[second.sentence].page
-                    marked = cited_passage(question, hit, replace(primary, page=page,
-                                                                  sentence=second.sentence))
-                    second_quote = replace(second_quote, viewer=viewer_path(
-                        chunk.doc_id, marked.page, marked.chunk_id, marked.sentences))
+            if in_passage is not None and primary.hit == best.hit:
+                highlights = (*highlights, *in_passage[0])
         passages = tuple(cited_passage(question, hits[p.hit], p) for p in on_pages)
         citations.append(
             Citation(
@@ -657,9 +671,10 @@ def compose_answer(
             f"{q.text} [{q.n}]" + (f" ({years[q.n]})" if years.get(q.n) else "") for q in chosen)
     else:
         chosen = pick_quotes(quotes, margin=SECOND_QUOTE_MARGIN)
-        if (len(chosen) == 1 and second_quote is not None
-                and second_quote.text not in chosen[0].text
-                and chosen[0].text not in second_quote.text):
+        second_quote = (in_passage[1] if in_passage is not None else next(
+            (q for q in quotes[1:] if second is not None
+             and q.doc_id == hits[second.hit].chunk.doc_id), None))
+        if len(chosen) == 1 and second_quote is not None and says_more(second_quote, chosen[0]):
             chosen.append(second_quote)
         text = " ".join(f"{q.text} [{q.n}]" for q in chosen)
     return Answer(
