@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .oserror import reason
 from .sidecar import META_SUFFIX, dumps_meta_toml
 
 ID_PREFIX = "norquad-"
@@ -85,8 +86,10 @@ def read_norquad(path: str | os.PathLike[str]) -> tuple[list[NorquadQuestion], i
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError as exc:
         raise NorquadError(f"Fant ikke filen {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NorquadError(f"{path.name} kan ikke leses: {exc}") from exc
+    except OSError as exc:
+        raise NorquadError(f"{path.name} kan ikke leses: {reason(exc)}") from exc
+    except UnicodeDecodeError as exc:
+        raise NorquadError(f"{path.name} kan ikke leses: ikke gyldig UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise NorquadError(f"{path.name} er ikke gyldig JSON (linje {exc.lineno}: {exc.msg})") from exc
     articles = data.get("data") if isinstance(data, dict) else None

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     except NorquadError as exc:
         hint = (" Oppgi NorQuAD-filen med --input FIL."
                 if args.input == DEFAULT_INPUT and not args.input.exists() else "")
-        print(f"{exc}{hint}", file=sys.stderr)
+        print(f"{str(exc).rstrip('.')}.{hint}", file=sys.stderr)  # one sentence each
         return EXIT_FAILED
     except OSError as exc:
         print(f"Kunne ikke skrive {exc.filename or ''}: {reason(exc)}", file=sys.stderr)

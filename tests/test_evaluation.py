@@ -371,4 +371,5 @@ def test_converter_without_the_shared_data_says_to_give_the_file(tmp_path):
                          capture_output=True, text=True, check=False, env=env)
     assert run.returncode == 1
     assert "Fant ikke filen" in run.stderr and "--input FIL" in run.stderr
+    assert "validation.json. Oppgi" in run.stderr  # two sentences, not run together
     assert "Traceback" not in run.stderr
