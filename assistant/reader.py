@@ -155,6 +155,9 @@ def cross_encoder(base_folder: Path, layers: int = LAYERS, pooling: str = POOLIN
     # Loaded as the checkpoint is, pooler included, and the pooler then dropped (the head
     # reads the token vectors): loading without it made transformers print a table of
     # "UNEXPECTED" weights to the user at the first answer on every new machine.
+    from .model_export import without_loading_bars
+
+    without_loading_bars()
     transformer = XLMRobertaModel.from_pretrained(str(base_folder))
     transformer.pooler = None
     transformer.encoder.layer = transformer.encoder.layer[:layers]

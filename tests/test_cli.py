@@ -115,6 +115,16 @@ def test_a_cache_folder_that_is_a_file_is_a_one_line_error(tmp_path, env):
     assert str(cache) in result.stderr and "ikke en mappe" in result.stderr
 
 
+def test_quiet_indexing_shows_no_progress_bars(tmp_path, env):
+    """``--quiet`` is quiet: transformers' own English "Loading weights" bar showed anyway."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notat.txt").write_text("Regionen har 64 kommuner.", encoding="utf-8")
+    result = run(env, "index", "--quiet", "--corpus", str(corpus), "--index", str(tmp_path / "i"))
+    assert result.returncode == 0, result.stderr
+    assert "Loading" not in result.stderr and "it/s" not in result.stderr, result.stderr
+
+
 def test_usage_errors_are_norwegian(env):
     unknown = run(env, "frobnicate")
     assert unknown.returncode == 2
