@@ -461,18 +461,27 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     try:
         return COMMANDS[args.command](args, settings)
-    except (IndexProblem, FileNotFoundError, RuntimeError) as exc:
+    except FileNotFoundError as exc:
+        # Ours say in Norwegian which folder is missing; the system's own (with an
+        # errno) are said like any other file problem below.
+        print(str(exc) if exc.errno is None else cannot_use(exc), file=sys.stderr)
+        return EXIT_ERROR
+    except (IndexProblem, RuntimeError) as exc:
         # RuntimeError: model loading problems carry a Norwegian message
         print(str(exc), file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
-        # A folder or file given by the user that cannot be read or written (a cache
-        # folder that is a file, no permission): one line naming it, not a stack trace.
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"Kunne ikke lese eller skrive{where}: {reason(exc)}.", file=sys.stderr)
+        print(cannot_use(exc), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def cannot_use(exc: OSError) -> str:
+    """One Norwegian line for a file or folder the user gave that cannot be read or
+    written (a cache folder that is a file, no permission): not a stack trace."""
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"Kunne ikke lese eller skrive{where}: {reason(exc)}."
 
 
 def main(argv: list[str] | None = None) -> int:

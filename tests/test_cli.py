@@ -115,6 +115,36 @@ def test_a_cache_folder_that_is_a_file_is_a_one_line_error(tmp_path, env):
     assert str(cache) in result.stderr and "ikke en mappe" in result.stderr
 
 
+def test_a_file_the_system_cannot_find_is_said_in_norwegian(tmp_path, monkeypatch, capsys):
+    """A FileNotFoundError from the system (a file gone while a command runs) printed
+    Python's English "[Errno 2] No such file or directory"; ours keep their message."""
+    import assistant.cli as cli
+
+    gone = tmp_path / "borte.txt"
+
+    def vanishes(args, settings):
+        return gone.read_text()  # the real error, from the real file system
+
+    def ours(args, settings):
+        raise FileNotFoundError("Fant ikke korpusmappen x")
+
+    args = cli.build_parser().parse_args(["report", "--index", str(tmp_path / "i")])
+    monkeypatch.setitem(cli.COMMANDS, "report", vanishes)
+    assert cli.run(args) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"Kunne ikke lese eller skrive {gone}: {reason_for_missing()}."
+    assert "Errno" not in err and "No such file" not in err
+    monkeypatch.setitem(cli.COMMANDS, "report", ours)
+    assert cli.run(args) == 1
+    assert capsys.readouterr().err.strip() == "Fant ikke korpusmappen x"
+
+
+def reason_for_missing() -> str:
+    from assistant.oserror import reason
+
+    return reason(FileNotFoundError(2, "No such file or directory"))
+
+
 def test_quiet_indexing_shows_no_progress_bars(tmp_path, env):
     """``--quiet`` is quiet: transformers' own English "Loading weights" bar showed anyway."""
     corpus = tmp_path / "corpus"
