@@ -115,10 +115,17 @@ def _export(model: "SentenceTransformer", out: Path, source: str) -> None:
     (out / MARKER_FILE).write_text(json.dumps(marker, indent=2), encoding="utf-8")
 
 
-def export_onnx(module, example: tuple, target: Path, output_name: str) -> None:
+def export_onnx(module, example: tuple, target: Path, output_name: str,
+                int8_products: Sequence[str] = ()) -> None:
     """Trace ``module(input_ids, attention_mask)`` (batch and length dynamic) to
-    ``target``, with only the word-embedding lookup stored as int8 (see the module
-    docstring for why not the matrix products). Used for the encoder and the reader."""
+    ``target``, with the word-embedding lookup stored as int8. Used for the encoder and
+    the reader.
+
+    The matrix products stay float32 (see the module docstring for why), except those
+    whose node names contain one of ``int8_products``: they get seven-bit weights
+    (``reduce_range``), so that no sum of two byte products can saturate a 16-bit
+    register on a CPU without VNNI, and every x86 CPU computes the same integers.
+    """
     import logging
     import warnings
 
@@ -126,6 +133,7 @@ def export_onnx(module, example: tuple, target: Path, output_name: str) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     float_file = target.with_name("model-float32.onnx")
+    lookup_file = target.with_name("model-lookup-int8.onnx")
     # transformers logs about the export, and ONNX Runtime's quantiser calls
     # logging.warning() on the root logger (which would configure logging for the whole
     # process): both are quiet while exporting.
@@ -147,13 +155,32 @@ def export_onnx(module, example: tuple, target: Path, output_name: str) -> None:
                               "attention_mask": {0: "batch", 1: "tokens"},
                               output_name: {0: "batch"}},
             )
-            quantize_dynamic(float_file, target, weight_type=QuantType.QInt8,
+            quantize_dynamic(float_file, lookup_file, weight_type=QuantType.QInt8,
                              op_types_to_quantize=["Gather"], per_channel=True)
+            products = products_named(lookup_file, int8_products)
+            if products:  # (an empty list means every product to the quantiser)
+                quantize_dynamic(lookup_file, target, weight_type=QuantType.QInt8,
+                                 op_types_to_quantize=["MatMul"], per_channel=True,
+                                 reduce_range=True, nodes_to_quantize=products)
+            else:
+                lookup_file.replace(target)
     finally:
         for log, level in zip(loggers, levels):
             log.setLevel(level)
         logging.getLogger().removeHandler(quiet)
     float_file.unlink()
+    lookup_file.unlink(missing_ok=True)
+
+
+def products_named(model_file: Path, parts: Sequence[str]) -> list[str]:
+    """The matrix products of ``model_file`` whose node names contain one of ``parts``."""
+    if not parts:
+        return []
+    import onnx
+
+    graph = onnx.load(str(model_file)).graph
+    return [node.name for node in graph.node
+            if node.op_type == "MatMul" and any(part in node.name for part in parts)]
 
 
 class OnnxEncoder:
