@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import mimetypes
+import os
 import re
 import threading
 import time
@@ -40,6 +41,13 @@ LOGIN_ROUTE = "/ansatt/logg-inn"
 LOGOUT_ROUTE = "/ansatt/logg-ut"
 BAD_LOGIN_REQUEST = "Innloggingen må sendes som JSON med «navn» og «passord» fra denne siden."
 LOGGED_OUT = "Du er logget ut. Bare offentlige dokumenter er med i søket."
+
+#: Gradio's queue keeps its last 10 000 requests and, after every request, summarises all
+#: of them with pandas for a monitoring page (about 8 ms per answer at 10 000 requests,
+#: holding the GIL, so a server got slower the longer it ran). The page is off here: keep
+#: few records and never summarise. Read when the queue is made; the environment wins.
+GRADIO_QUEUE_ANALYTICS = {"GRADIO_ANALYTICS_MAX_EVENTS": "100",
+                          "GRADIO_ANALYTICS_CACHE_FREQUENCY": str(10**15)}
 
 
 def corpus_file(assistant: Assistant, doc_id: str) -> Path | None:
@@ -183,6 +191,8 @@ def create_server(assistant: Assistant, staff: StaffAccounts | None = None,
     register_viewer(server, assistant, filters_for=viewer_filters)
 
     blocks = create_app(assistant, access)
+    for name, value in GRADIO_QUEUE_ANALYTICS.items():
+        os.environ.setdefault(name, value)
     blocks.queue(default_concurrency_limit=4, max_size=64)
     blocks.state_session_capacity = assistant.settings.max_sessions  # read when mounted
     server.add_middleware(NorwegianPage)

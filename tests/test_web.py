@@ -93,7 +93,8 @@ def test_source_route_never_serves_files_outside_the_corpus(server, attempt):
 
 
 def test_the_server_remembers_at_most_max_sessions(seed_assistant):
-    """Every new API client is a new Gradio session (~120 KB each): the oldest are dropped."""
+    """Every new API client is a new Gradio session (~120 KB each): the oldest are dropped.
+    Gradio's record of requests stays small too, and is never summarised."""
     from dataclasses import replace
 
     from gradio_client import Client
@@ -112,6 +113,10 @@ def test_the_server_remembers_at_most_max_sessions(seed_assistant):
             assert result["found"] is True
         assert gradio_app.state_holder.capacity == 3
         assert len(gradio_app.state_holder.session_data) == 3
+        # nor a growing record of requests, summarised with pandas after each one
+        queue = gradio_app.get_blocks()._queue
+        assert queue.events_recorded == 5 and len(queue.event_analytics) <= 100
+        assert queue.cached_event_analytics_summary == {"functions": {}}
     finally:
         running.stop()
 
