@@ -472,13 +472,13 @@ def unit_quote(question: str, chunk, sentence: int, n: int, score: float,
     return ((c0, c1), *exact), Quote(quote(chunk.text[c0:c1]), n, score, chunk.doc_id, comparable)
 
 
-def second_in_passage(question: str, hit: Hit, best: int, second: int, score: float
-                      ) -> tuple[tuple[tuple[int, int], ...], Quote] | None:
-    """The highlights and quote for sentence ``second`` of the passage whose sentence
-    ``best`` answers, quoted in citation 1 (the answering passage is always cited
-    first), with a viewer address marking it; None when the best sentence's unit already
-    holds it (a list and one of its items)."""
-    (b0, b1), *_ = unit_quote(question, hit.chunk, best, 1, 0.0)[0]
+def second_in_passage(question: str, hit: Hit, best_unit: tuple[int, int], second: int,
+                      score: float) -> tuple[tuple[tuple[int, int], ...], Quote] | None:
+    """The highlights and quote for sentence ``second`` of the answering passage, quoted
+    in citation 1 (the answering passage is always cited first), with a viewer address
+    marking it; None when the best sentence's unit (``best_unit``, its span in the
+    passage) already holds it (a list and one of its items)."""
+    b0, b1 = best_unit
     spans, second_quote = unit_quote(question, hit.chunk, second, 1, score)
     if spans[0][0] < b1 and b0 < spans[0][1]:
         return None
@@ -630,9 +630,7 @@ def compose_answer(
     # the best of another document: every quote stands, marked, in the text its source
     # shows (a sentence of another passage of the same document would not).
     second, second_score = runner_up(selection) or (None, 0.0)
-    in_passage = (second_in_passage(question, hits[best.hit], best.sentence, second.sentence,
-                                    second_score)
-                  if second is not None and second.hit == best.hit else None)
+    in_passage = None
     citations: list[Citation] = []
     quotes: list[Quote] = []
     for primary, on_pages in group_by_document(picks):
@@ -644,8 +642,11 @@ def compose_answer(
             highlights, primary_quote = unit_quote(question, chunk, primary.sentence, n,
                                                    primary.score, primary.comparable)
             quotes.append(primary_quote)
-            if in_passage is not None and primary.hit == best.hit:
-                highlights = (*highlights, *in_passage[0])
+            if primary.hit == best.hit and second is not None and second.hit == best.hit:
+                in_passage = second_in_passage(question, hit, highlights[0], second.sentence,
+                                               second_score)
+                if in_passage is not None:
+                    highlights = (*highlights, *in_passage[0])
         passages = tuple(cited_passage(question, hits[p.hit], p) for p in on_pages)
         citations.append(
             Citation(
