@@ -9,11 +9,12 @@ spørsmålene slik folk spør), og lar leseren lese de samme setningene, først 
 en emulert prosessor (``qemu-x86_64 -cpu Haswell``: AVX2 og FMA, ingen AVX-512). Til slutt
 skrives hvor like leserens poeng og svarene ble.
 
-    python scripts/compare_cpus.py                   # alle 46 spørsmålene (ca. 35 minutter)
-    python scripts/compare_cpus.py --limit 10        # de ti første (ca. 8 minutter)
+    python scripts/compare_cpus.py                   # alle 46 spørsmålene (ca. 25 minutter)
+    python scripts/compare_cpus.py --limit 10        # de ti første (ca. 6 minutter)
 
-Krever ``qemu-x86_64`` (Debian: ``apt-get install qemu-user``). Emuleringen er ca. 300
-ganger langsommere enn maskinen selv, så tidene her sier ingenting om ytelse.
+Krever ``qemu-x86_64`` (Debian: ``apt-get install qemu-user``). Emuleringen er ca. 100
+ganger langsommere enn maskinen selv, så tidene her sier ingenting om ytelse. Siste
+kjøring står i docs/performance.md, avsnitt 2c.
 """
 
 from __future__ import annotations
@@ -103,6 +104,16 @@ def compare(here: dict, there: dict, pairs: list[tuple[str, list[str]]]) -> dict
     }
 
 
+def run_emulated(command: list[str]) -> int:
+    """Run ``command``, passing its progress and errors on without qemu's notes on CPU
+    features it leaves out (one per feature, at every start)."""
+    with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True) as process:
+        for line in process.stderr:
+            if "TCG doesn't support" not in line:
+                print(line, end="", file=sys.stderr, flush=True)
+    return process.returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     from assistant.cliparse import NorwegianArgumentParser
 
@@ -134,14 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         pairs_file.write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
         print(f"Emulert prosessor ({args.cpu}) …", file=sys.stderr)
         started = time.perf_counter()
-        done = subprocess.run([qemu, "-cpu", args.cpu, sys.executable, str(Path(__file__).resolve()),
-                               "--worker", str(work / "index"), str(pairs_file), str(there_file)],
-                              cwd=ROOT, stderr=subprocess.PIPE, text=True)
-        if done.returncode != 0:
-            lines = [line for line in done.stderr.splitlines() if "TCG doesn't support" not in line]
-            print("\n".join(lines[-15:]), file=sys.stderr)
-            print(f"Kjøringen i den emulerte prosessoren feilet (kode {done.returncode}).",
-                  file=sys.stderr)
+        code = run_emulated([qemu, "-cpu", args.cpu, sys.executable, str(Path(__file__).resolve()),
+                             "--worker", str(work / "index"), str(pairs_file), str(there_file)])
+        if code != 0:
+            print(f"Kjøringen i den emulerte prosessoren feilet (kode {code}).", file=sys.stderr)
             return 1
         there = json.loads(there_file.read_text(encoding="utf-8"))
     result = {"here": here["cpu"], "there": {"model": args.cpu, **there["cpu"]},
