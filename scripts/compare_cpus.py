@@ -72,9 +72,8 @@ def candidate_texts(assistant, question: str) -> list[str]:
     return [c.text for c in candidates[:config.answer_read_sentences]]
 
 
-def run(index_dir: Path, pairs: list[tuple[str, list[str]]]) -> dict:
+def run(assistant, pairs: list[tuple[str, list[str]]]) -> dict:
     """Reader scores for ``pairs`` and the answer to each question, on this CPU."""
-    assistant = assistant_over(index_dir)
     reader_scores, answers = [], []
     for n, (question, sentences) in enumerate(pairs, 1):
         reader_scores.append([float(s) for s in assistant.reader.score(question, sentences)])
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:  # inside the emulated CPU: index, pairs in, results out
         index_dir, pairs_file, out = args.worker
         pairs = [tuple(p) for p in json.loads(pairs_file.read_text(encoding="utf-8"))]
-        out.write_text(json.dumps(run(index_dir, pairs), ensure_ascii=False), encoding="utf-8")
+        out.write_text(json.dumps(run(assistant_over(index_dir), pairs), ensure_ascii=False), encoding="utf-8")
         return 0
 
     qemu = shutil.which("qemu-x86_64")
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         assistant.build(progress=False)
         pairs = [(q, candidate_texts(assistant, q)) for q in questions(args.limit)]
         print(f"Her ({cpu_features()}): {len(pairs)} spørsmål …", file=sys.stderr)
-        here = run(work / "index", pairs)
+        here = run(assistant, pairs)
         pairs_file, there_file = work / "pairs.json", work / "there.json"
         pairs_file.write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
         print(f"Emulert prosessor ({args.cpu}) …", file=sys.stderr)
