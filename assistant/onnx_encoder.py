@@ -127,7 +127,8 @@ def export_onnx(module, example: tuple, target: Path, output_name: str,
     The matrix products stay float32 (see the module docstring for why), except those
     whose node names contain one of ``int8_products``: they get seven-bit weights
     (``reduce_range``), so that no sum of two byte products can saturate a 16-bit
-    register on a CPU without VNNI, and every x86 CPU computes the same integers.
+    register on a CPU without VNNI: from the same bytes, every x86 CPU computes the same
+    integers.
     """
     import logging
     import warnings

@@ -12,8 +12,10 @@ and the head are learned (``scripts/train_answer_model.py``, from NorQuAD's trai
 split); they are the ~0.7 MB in ``assistant/data/reader.npz``. At first use the adapter is
 merged into the weights and the model exported to ONNX in the user cache, like the
 question encoder. Most of its matrix products run in int8 with seven-bit weights
-(:data:`INT8_PRODUCTS`): a third less time per pair, and the same integers on every x86
-CPU, with or without VNNI.
+(:data:`INT8_PRODUCTS`): a third less time per pair, and exact products on every x86
+CPU, with or without VNNI. The float32 parts in between are summed in another order with
+AVX-512 than with AVX2, so a score can move a little (at most 0.13 on 362 pairs, the same
+answers to 46 questions: ``scripts/compare_cpus.py``, docs/performance.md).
 
 Half the layers: a pair costs half of what a full pass would, which keeps the answer
 step as fast as the sentence vectors it replaces (docs/performance.md).
