@@ -13,6 +13,7 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "benchmark.py"
     (["--sizes", "x"], "«x» er ikke en kommaliste"),
     (["--sizes", "1000,-5"], "positive heltall"),
     (["--skip", "cold,foo"], "ukjent del: foo"),
+    (["--norquad", "finnes-ikke.json"], "fant ikke NorQuAD-filen finnes-ikke.json"),
 ])
 def test_bad_arguments_are_named_without_a_traceback(args, named):
     run = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
