@@ -348,12 +348,14 @@ def read_shortlist(question: str, stage: Shortlist, reader: Reader, models: Answ
         read = np.concatenate([read, reader.score(question, more)])
 
 
-def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
+def answer_unit(question: str, chunk, sentence: int,
+                with_antecedent: bool = True) -> tuple[int, int]:
     """The span of ``chunk.text`` to quote for its sentence number ``sentence``.
 
-    A sentence (with the one before when it opens with "Han", "Hun" …), or for a
-    question that asks for a list ("Hvilke innsatsområder …?") and a sentence that is a
-    list item: the list's heading with all its items.
+    A sentence (with the one before when it opens with "Han", "Det består …", unless
+    ``with_antecedent`` is false), or for a question that asks for a list ("Hvilke
+    innsatsområder …?") and a sentence that is a list item: the list's heading with all
+    its items.
     """
     refs = chunk.sentences
     texts = chunk.sentence_texts()
@@ -364,7 +366,8 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     marker = list_marker(texts[sentence])
     if not (marker and list_question):
         # "Han ble sekretær i 1970." says who only with the sentence before
-        before = starts_with_pronoun(texts[sentence]) and _antecedent_fits(texts, refs, sentence)
+        before = (with_antecedent and starts_with_pronoun(texts[sentence])
+                  and _antecedent_fits(texts, refs, sentence))
         return refs[sentence - before].start, refs[sentence].end
 
     first = list_start(texts, refs, sentence, marker)
@@ -374,8 +377,20 @@ def answer_unit(question: str, chunk, sentence: int) -> tuple[int, int]:
     return refs[first].start, refs[list_end(texts, refs, first, sentence, marker)].end
 
 
-#: Personal pronouns that open a sentence about someone named in the one before.
-_PRONOUN_START = re.compile(r"^\W*(han|hun|ho|hen|de|dei|he|she|they)\s", re.IGNORECASE)
+#: A sentence that opens with a pronoun is about someone or something named in the one
+#: before: a personal pronoun ("Han ble sekretær …"), or a demonstrative one followed by a
+#: verb ("Det består av ordførerne …", "Dette har gitt …"). Before anything else the word
+#: is an article or an expletive's subject of a new thing ("Den tyske invasjonen …", "Den
+#: 16. juni 1815 …"). Verbs: the common irregular ones, and present tense and passive
+#: endings (-er, -es), less a few words that are no verbs.
+_PRONOUN_START = re.compile(
+    r"^\W*(?:(?:han|hun|ho|hen|de|dei|he|she|they)\s"
+    r"|(?:den|det|dette|denne|disse|it|this|these)\s+"
+    r"(?!(?:mer|over|under|etter|senere|tidligere|andre)\b)"
+    r"(?:er|var|har|hadde|kan|kunne|skal|skulle|vil|ville|må|måtte|bør|blir|ble|vart|får|"
+    r"fikk|går|gikk|står|sto|stod|ser|gir|ga|tar|tok|kom|ligger|lå|består|fins|is|was|has|"
+    r"had|\w+(?:er|es))\b)",
+    re.IGNORECASE)
 #: The sentence before is quoted along only when it is no longer than this.
 ANTECEDENT_WORDS = 40
 
@@ -464,10 +479,11 @@ def runner_up(selection: "Selection",
 
 
 def unit_quote(question: str, chunk, sentence: int, n: int, score: float,
-               comparable: float | None = None) -> tuple[tuple[tuple[int, int], ...], Quote]:
+               comparable: float | None = None,
+               with_antecedent: bool = True) -> tuple[tuple[tuple[int, int], ...], Quote]:
     """The spans to highlight in ``chunk.text`` for its sentence ``sentence`` (the answer
     unit, then the exact number, date or name asked for) and its quote for citation ``n``."""
-    c0, c1 = answer_unit(question, chunk, sentence)
+    c0, c1 = answer_unit(question, chunk, sentence, with_antecedent)
     exact = tuple((c0 + a, c0 + b) for a, b in exact_spans(question, chunk.text[c0:c1]))
     return ((c0, c1), *exact), Quote(quote(chunk.text[c0:c1]), n, score, chunk.doc_id, comparable)
 
@@ -477,11 +493,18 @@ def second_in_passage(question: str, hit: Hit, best_unit: tuple[int, int], secon
     """The highlights and quote for sentence ``second`` of the answering passage, quoted
     in citation 1 (the answering passage is always cited first), with a viewer address
     marking it; None when the best sentence's unit (``best_unit``, its span in the
-    passage) already holds it (a list and one of its items)."""
-    b0, b1 = best_unit
+    passage) already holds it (a list and one of its items). A second sentence that
+    leans on the best one ("Det var hans 17. mål.") is quoted without it: the best
+    is quoted right before."""
+    def overlaps(span: tuple[int, int]) -> bool:
+        return span[0] < best_unit[1] and best_unit[0] < span[1]
+
     spans, second_quote = unit_quote(question, hit.chunk, second, 1, score)
-    if spans[0][0] < b1 and b0 < spans[0][1]:
-        return None
+    if overlaps(spans[0]):
+        spans, second_quote = unit_quote(question, hit.chunk, second, 1, score,
+                                         with_antecedent=False)
+        if overlaps(spans[0]):
+            return None
     pick = Pick(-1, hit.chunk.doc_id, hit.chunk.sentences[second].page, score, second)
     marked = cited_passage(question, hit, pick)
     return spans, replace(second_quote, viewer=marked.viewer(hit.chunk.doc_id))

@@ -40,7 +40,8 @@ from .lexical import LINKING, MIN_HEAD, MIN_MODIFIER, analyze, words
 _TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(
         r"\b(hvor|kor|how)\s+(mange|mye|mykje|many|much|stor|store|høy|høye|lang|lange|"
-        r"langt|gammel|gamle|tung|dyr|dyrt|bred|dyp)\b|\bantall\b|\bhva koster\b|"
+        r"langt|gammel|gamle|tung|dyr|dyrt|bred|dyp|ofte|often|fort|raskt)\b|\bantall\b|"
+        r"\bhva koster\b|"
         r"\bkva kostar\b|\bhvilken (andel|prosent|sum)\b|\bhvor (høyt|lavt)\b")),
     ("date", re.compile(
         r"\bnår\b|\bkor tid\b|\bwhen\b|\b(hvilket|hvilke|kva|what|i hvilket)\s+(år|årstall|"
@@ -99,7 +100,10 @@ _NUMBER = re.compile(
     r"medlemmer|personer|år)\b)?", re.IGNORECASE)
 _NUMBER_WORDS = re.compile(
     r"\b(to|tre|fire|fem|seks|sju|syv|åtte|ni|ti|elleve|tolv|tjue|tretti|førti|femti|"
-    r"hundre|tusen|million|millioner|milliard|milliarder|dusin)\b", re.IGNORECASE)
+    r"hundre|tusen|million|millioner|milliard|milliarder|dusin)\b|"
+    # how often: "årlig", "hvert fjerde år", "hver måned"
+    r"\b(daglig|ukentlig|månedlig|årlig|kvartalsvis)\b|\bhver(t|t?\s+\w+e)?\s+(dag|uke|veke|"
+    r"måned|månad|kvartal|år)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-ZÆØÅ][\wæøåÆØÅ.\-]*(?:\s+(?:[A-ZÆØÅ][\wæøåÆØÅ.\-]*|og|&|von|van|de))*"
                    r"(?<![\s&])")
 #: A web address, and the words for a web page or site (the answer when no address is

@@ -307,8 +307,18 @@ def test_a_sentence_that_opens_with_a_pronoun_is_quoted_with_the_one_naming_who(
     texts = chunk.sentence_texts()
     a, b = answer_unit("Hvem var sekretær i bevegelsen?", chunk, 1)
     assert chunk.text[a:b] == "Trygve Lie var jurist. Han ble sekretær i bevegelsen i 1970."
-    a, b = answer_unit("Når var det et travelt år?", chunk, 2)  # "Det" is no person
-    assert chunk.text[a:b] == texts[2]
+    a, b = answer_unit("Når var det et travelt år?", chunk, 2)  # what was? 1970
+    assert chunk.text[a:b] == "Han ble sekretær i bevegelsen i 1970. Det var et travelt år."
+    assert chunk.text[slice(*answer_unit("?", chunk, 2, with_antecedent=False))] == texts[2]
+
+    # "Den"/"Det" before anything but a verb is an article: a sentence of its own
+    for opening in ("Den 16. juni 1815 ble Blücher slått.", "Den tyske invasjonen kom i 1941.",
+                    "Det norske folk stemte nei."):
+        chunk = slide_chunk(f"Krigen var lang. {opening}")
+        assert chunk.text[slice(*answer_unit("?", chunk, 1))] == opening
+    chunk = slide_chunk("Representantskapet er rådets øverste organ. "
+                        "Det består av ordførerne og møtes to ganger i året.")
+    assert chunk.text[slice(*answer_unit("Hvor ofte møtes de?", chunk, 1))] == chunk.text
 
     heading = slide_chunk("Styret\n\nHun leder styret fra 2020.")
     a, b = answer_unit("Hvem leder styret?", heading, 1)  # a heading is no antecedent
@@ -411,24 +421,24 @@ def test_when_the_reader_cannot_tell_two_sentences_apart_both_are_quoted_and_mar
             "Stasjonen har plass til åtte lastebiler samtidig.")
     question = "Hvor ligger ladestasjonen for lastebiler?"
     close = _scripted_answer(question, {"notat": text}, {"Alnabru": 2.0, "åtte": 1.5})
+    # "Den ligger …" says what lies there only with the sentence before
+    best = "Ladestasjonen åpnet i 2021. Den ligger ved Alnabru godsterminal."
     assert [q.text for q in close.quotes] == [
-        "Den ligger ved Alnabru godsterminal.",
-        "Stasjonen har plass til åtte lastebiler samtidig."]
-    assert close.answer == ("Den ligger ved Alnabru godsterminal. [1] "
-                            "Stasjonen har plass til åtte lastebiler samtidig. [1]")
+        best, "Stasjonen har plass til åtte lastebiler samtidig."]
+    assert close.answer == f"{best} [1] Stasjonen har plass til åtte lastebiler samtidig. [1]"
     marked = [close.citations[0].text[a:b] for a, b in close.citations[0].highlights]
-    assert marked[0] == "Den ligger ved Alnabru godsterminal."
+    assert marked[0] == best
     assert "Stasjonen har plass til åtte lastebiler samtidig." in marked
     # each [1] opens the document with its own sentence marked
     from assistant.render import answer_html
 
-    assert close.citations[0].viewer().endswith("setning=1#svar")
+    assert close.citations[0].viewer().endswith("setning=0-1#svar")
     assert close.quotes[1].viewer.endswith("setning=2#svar")
     page = answer_html(close)
-    assert "setning=1#svar" in page and "setning=2#svar" in page
+    assert "setning=0-1#svar" in page and "setning=2#svar" in page
 
     clear = _scripted_answer(question, {"notat": text}, {"Alnabru": 3.0, "åtte": 1.5})
-    assert clear.answer == "Den ligger ved Alnabru godsterminal. [1]"
+    assert clear.answer == f"{best} [1]"
 
 
 def test_a_close_runner_up_from_another_document_is_quoted_with_its_own_source():

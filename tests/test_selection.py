@@ -29,6 +29,8 @@ from assistant.selection import (
     ("Hvor mye fikk prosjektet fra Klimasats?", "number"),
     ("Kor mykje kostar det?", "number"),
     ("How many members are there?", "number"),
+    ("Hvor ofte møtes representantskapet?", "number"),  # how often: no place
+    ("Kor ofte kjem rapporten?", "number"),
     ("Når ble strategien vedtatt?", "date"),
     ("I hvilket år ble rådet etablert?", "date"),
     ("Kor tid kom rapporten?", "date"),
@@ -61,6 +63,8 @@ def test_spans_find_dates_amounts_and_names():
     assert "28. oktober 2020" in texts("date")
     assert "1 500 000 kroner" in texts("number")
     assert "Klimasats" in texts("name")
+    often = "Styret møtes hver måned, og strategien rulleres hvert fjerde år."
+    assert [often[a:b] for a, b in spans(often, "number")] == ["hver måned", "hvert fjerde år"]
     assert "Strategien" not in texts("name")  # the first word is capitalised anyway
 
 
