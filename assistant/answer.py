@@ -379,10 +379,10 @@ def answer_unit(question: str, chunk, sentence: int,
 
 #: A sentence that opens with a pronoun is about someone or something named in the one
 #: before: a personal pronoun ("Han ble sekretær …"), or a demonstrative one followed by a
-#: verb ("Det består av ordførerne …", "Dette har gitt …"). Before anything else the word
-#: is an article or an expletive's subject of a new thing ("Den tyske invasjonen …", "Den
-#: 16. juni 1815 …"). Verbs: the common irregular ones, and present tense and passive
-#: endings (-er, -es), less a few words that are no verbs.
+#: verb ("Det består av ordførerne …", "Dette har gitt …"). Followed by anything else the
+#: word is an article ("Den tyske invasjonen …", "Den 16. juni 1815 …"), and the sentence
+#: stands alone. Verbs: the common irregular ones, and words ending in the present tense
+#: or passive -er/-es, except a few such words that are not verbs.
 _PRONOUN_START = re.compile(
     r"^\W*(?:(?:han|hun|ho|hen|de|dei|he|she|they)\s"
     r"|(?:den|det|dette|denne|disse|it|this|these)\s+"

@@ -102,8 +102,8 @@ _NUMBER_WORDS = re.compile(
     r"\b(to|tre|fire|fem|seks|sju|syv|åtte|ni|ti|elleve|tolv|tjue|tretti|førti|femti|"
     r"hundre|tusen|million|millioner|milliard|milliarder|dusin)\b|"
     # how often: "årlig", "hvert fjerde år", "hver måned"
-    r"\b(daglig|ukentlig|månedlig|årlig|kvartalsvis)\b|\bhver(t|t?\s+\w+e)?\s+(dag|uke|veke|"
-    r"måned|månad|kvartal|år)\b", re.IGNORECASE)
+    r"\b(daglig|ukentlig|månedlig|årlig|kvartalsvis)\b|"
+    r"\bhvert?(\s+\w+e)?\s+(dag|uke|veke|måned|månad|kvartal|år)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-ZÆØÅ][\wæøåÆØÅ.\-]*(?:\s+(?:[A-ZÆØÅ][\wæøåÆØÅ.\-]*|og|&|von|van|de))*"
                    r"(?<![\s&])")
 #: A web address, and the words for a web page or site (the answer when no address is
