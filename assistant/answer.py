@@ -170,7 +170,9 @@ class Selection:
 
 
 def answer_candidates(hits: list[Hit], list_question: bool = False) -> list[Candidate]:
-    """Every sentence of the hits that may be quoted: no headings alone, no site chrome.
+    """Every sentence of the hits that may be quoted: no headings alone (nor the
+    document's title: "Energistasjoner for tungtransport" looks like a sentence), no site
+    chrome.
 
     A sentence that introduces a list is read with its items (:func:`introduced_items`),
     and for a ``list_question`` so is a heading. Neighbours are given even when they are
@@ -184,10 +186,12 @@ def answer_candidates(hits: list[Hit], list_question: bool = False) -> list[Cand
     for h, hit in enumerate(hits):
         chunk = hit.chunk
         texts = chunk.sentence_texts()
+        title = quote(hit.document.meta.title or "").casefold()
         for s, text in enumerate(texts):
             last = introduced_items(texts, chunk.sentences, s, list_question)
             after = texts[last + 1] if last + 1 < len(texts) else ""
-            if is_chrome(text) or (last == s and is_heading(text, after)):
+            if is_chrome(text) or (last == s and (is_heading(text, after)
+                                                   or quote(text).casefold() == title)):
                 continue
             if last > s:  # a sentence that introduces a list is read with its items
                 text = chunk.text[chunk.sentences[s].start:chunk.sentences[last].end]

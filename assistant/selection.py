@@ -200,6 +200,12 @@ def quote(sentence: str) -> str:
     return strip_marker(" ".join(sentence.split()))
 
 
+#: A field that names someone or something: a label of one to three words, a colon and
+#: a name of capitalised words ("Prosjektleder: Kari Nordvik", "Sted: Storvik Rådhus").
+#: Short and capitalised, it looks like a title, but it answers "who" or "where".
+_NAMED_FIELD = re.compile(r"^[^\W\d_]+(?:[ -][^\W\d_]+){0,2}:\s+[A-ZÆØÅ][\w.-]*(?:\s+[A-ZÆØÅ][\w.-]*)+$")
+
+
 def is_heading(sentence: str, next_sentence: str = "") -> bool:
     """A heading or list label ("Politiske organer:", "Medlemmer", a slide title over
     its bullets): it names a subject but says nothing about it, so it is quoted only
@@ -211,6 +217,8 @@ def is_heading(sentence: str, next_sentence: str = "") -> bool:
     if (next_sentence and list_marker(next_sentence) and not list_marker(sentence)
             and not re.search(r"[.!?]$", text) and n_words <= HEADING_WORDS + 2):
         return True
+    if _NAMED_FIELD.match(text):  # "Prosjektleder: Kari Nordvik" says who
+        return False
     tokens = text.split()
     return (len(tokens) <= 4 and not re.search(r"[.!?]$", text)
             and not re.search(r"\d", text) and not any(t.islower() for t in tokens[1:2]))

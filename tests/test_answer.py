@@ -181,6 +181,13 @@ def slide_chunk(text: str):
     return Chunk("slides", text, 1, 1, 0, len(text), sentences, len(text.split()))
 
 
+def slide_hit(chunk, title: str = "Lysbilder"):
+    """What the answer stage reads of a hit: its chunk and its document's title."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(chunk=chunk, document=SimpleNamespace(meta=SimpleNamespace(title=title)))
+
+
 SLIDE = ("Politiske organer:\n\n– Representantskapet er høyeste organ\n\n– Styret velges av "
          "representantskapet\n\n• Flowchange har levert 3 delrapporter og en sluttrapport:\n\n"
          "– Delrapport 1, juni 2019\n\n– Sluttrapport, oktober 2020\n\n• Rapporter på nettsidene")
@@ -193,7 +200,7 @@ def test_a_sentence_ending_in_a_colon_is_read_and_quoted_with_its_items():
 
     chunk = slide_chunk(SLIDE)
     texts = chunk.sentence_texts()
-    candidates = answer_candidates([SimpleNamespace(chunk=chunk)])
+    candidates = answer_candidates([slide_hit(chunk)])
     intro = next(c for c in candidates if c.text.startswith("• Flowchange"))
     assert "Delrapport 1" in intro.text and "Sluttrapport" in intro.text
     assert "nettsidene" not in intro.text  # the next bullet is not one of its items
@@ -210,12 +217,26 @@ def test_a_heading_is_read_with_its_items_only_for_a_list_question():
 
     from assistant.answer import answer_candidates
 
-    hits = [SimpleNamespace(chunk=slide_chunk(SLIDE))]
+    hits = [slide_hit(slide_chunk(SLIDE))]
     as_list = [c.text for c in answer_candidates(hits, list_question=True)]
     assert any(t.startswith("Politiske organer:") and "Styret" in t for t in as_list)
     plain = [c.text for c in answer_candidates(hits, list_question=False)]
     assert not any(t.startswith("Politiske organer:") for t in plain)  # a heading alone: never
     assert "– Representantskapet er høyeste organ" in plain
+
+
+def test_a_page_title_and_a_field_naming_someone():
+    """The page's own title is a heading, however much it looks like a sentence; a field
+    such as "Prosjektleder: Kari Nordvik" looks like a title, but says who."""
+    from assistant.answer import answer_candidates
+
+    chunk = slide_chunk("Energistasjoner for tungtransport\n\nProsjektet bygger ladeplasser."
+                        "\n\n• Prosjektleder: Kari Nordvik\n\n• Prosjektperiode: 2020–2022")
+    texts = [c.text for c in answer_candidates([slide_hit(chunk, "Energistasjoner for tungtransport")])]
+    assert texts == ["Prosjektet bygger ladeplasser.", "• Prosjektleder: Kari Nordvik",
+                     "• Prosjektperiode: 2020–2022"]
+    other = [c.text for c in answer_candidates([slide_hit(chunk, "Et annet dokument")])]
+    assert other[0] == "Energistasjoner for tungtransport"  # elsewhere: read as a sentence
 
 
 def test_a_list_question_on_any_item_quotes_the_heading_with_the_whole_list():
@@ -241,7 +262,7 @@ def test_a_sentence_in_two_overlapping_chunks_is_one_candidate_from_the_better_h
 
     first = slide_chunk("Havna får landstrøm i 2025. Det kutter utslippene fra skipene.")
     second = slide_chunk("Det kutter utslippene fra skipene.  Ferjene lader ved kaia.")
-    candidates = answer_candidates([SimpleNamespace(chunk=first), SimpleNamespace(chunk=second)])
+    candidates = answer_candidates([slide_hit(first), slide_hit(second)])
     texts = [c.text for c in candidates]
     assert texts == ["Havna får landstrøm i 2025.", "Det kutter utslippene fra skipene.",
                      "Ferjene lader ved kaia."]

@@ -92,7 +92,8 @@ def test_headings_are_recognised(text):
 
 @pytest.mark.parametrize("text", ["Etablert i 2004", "• Klima og miljø",
                                   "Representantskapet er høyeste organ",
-                                  "Medlemmer: 64 kommuner inklusiv Oslo"])
+                                  "Medlemmer: 64 kommuner inklusiv Oslo",
+                                  "• Prosjektleder: Kari Nordvik", "Sted: Storvik Rådhus"])
 def test_statements_are_not_headings(text):
     assert not is_heading(text)
 
