@@ -8,6 +8,8 @@ still come first, so the new topic ("jernbane") weighs most.
 
 from __future__ import annotations
 
+import re
+
 from .lexical import words
 
 #: Openings that continue the previous question ("Og …", "Hva med …", "Men …").
@@ -24,6 +26,11 @@ QUESTION_WORDS = frozenset(
     "gjorde om i på av for til med fra og den det de en et ei mange mye".split()
 )
 MAX_FOLLOW_UP_WORDS = 7
+#: "Hva er målene?", "Hvem er lederen?": a short question whose one content word is a
+#: noun in the definite form points to something already talked about. Up to this many
+#: words; a capitalised word ("Hva er Osloregionen?") is a name and stands alone.
+MAX_DEFINITE_FOLLOW_UP_WORDS = 4
+_DEFINITE = re.compile(r"\w{3,}(en|et|ene|ane|na|a)$")
 
 
 def is_follow_up(question: str) -> bool:
@@ -33,7 +40,14 @@ def is_follow_up(question: str) -> bool:
         return False
     if text.startswith(CONTINUATIONS):
         return True
-    return any(token in BACK_REFERENCES for token in tokens)
+    if any(token in BACK_REFERENCES for token in tokens):
+        return True
+    content = content_words(text)
+    if len(tokens) > MAX_DEFINITE_FOLLOW_UP_WORDS or len(content) != 1:
+        return False
+    written = re.findall(r"\w+", question)[1:]  # as typed, after the first word
+    is_name = any(w[0].isupper() and w.lower() == content[0] for w in written)
+    return _DEFINITE.fullmatch(content[0]) is not None and not is_name
 
 
 def content_words(question: str) -> list[str]:

@@ -166,7 +166,14 @@ class Assistant:
             return Answer(question="", answer=EMPTY_QUESTION, found=False)
         question = normalize_question(contextualize(original, context))
         focus = original if question != original else None
-        answer = self._answer(question, mode or self.settings.search.mode, filters, focus)
+        mode = mode or self.settings.search.mode
+        answer = self._answer(question, mode, filters, focus)
+        if focus is not None and not answer.found:
+            # Taken for a follow-up, it found nothing: it may be a new question
+            # ("Hva er kontingenten?" after a question about the strategy).
+            alone = self._answer(original, mode, filters)
+            if alone.found:
+                answer, question = alone, original
         return replace(answer, question=original, searched_for=question)
 
     def _answer(self, question: str, mode: str, filters: Filters,

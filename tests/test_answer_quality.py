@@ -128,6 +128,31 @@ def test_a_follow_up_gets_new_information_not_the_previous_answer(seed_assistant
     assert follow_up.quotes[0].text != first.quotes[0].text
 
 
+@pytest.fixture(scope="module")
+def web_assistant(tmp_path_factory, embedder):
+    """The small made-up web site in tests/data/fjordbyene, indexed once."""
+    from assistant.config import Settings
+    from assistant.service import Assistant
+
+    settings = Settings(corpus_dir=DATA / "fjordbyene",
+                        index_dir=tmp_path_factory.mktemp("fjordbyene-index"))
+    assistant = Assistant(settings, embedder=embedder)
+    assistant.build(progress=False)
+    return assistant
+
+
+def test_a_short_follow_up_with_a_definite_noun_is_about_the_previous_topic(web_assistant):
+    """ "Hva er målene?" alone could be about anything; after a question about the
+    strategy it asks for the strategy's goals. "Hva er kontingenten?" looks the same, but
+    is a new question: taken as a follow-up it finds nothing, and it is answered alone."""
+    first = web_assistant.ask("Når ble strategien vedtatt?")
+    goals = web_assistant.ask("Hva er målene?", context=first.searched_for)
+    assert goals.found and "nullvekst i personbiltrafikken" in squash(goals.answer)
+    fee = web_assistant.ask("Hva er kontingenten?", context=first.searched_for)
+    assert fee.found and "2 kroner per innbygger" in squash(fee.answer)
+    assert fee.searched_for == "Hva er kontingenten?"  # the next turn builds on this one
+
+
 def test_json_answer_keeps_its_contract(seed_assistant):
     data = seed_assistant.ask("Når ble Osloregionen etablert?").to_json()
     assert {"question", "answer", "citations", "found"} <= set(data)

@@ -7,6 +7,12 @@ def test_follow_ups_are_recognised():
     assert is_follow_up("Hva med sjøtransport")
     assert not is_follow_up("Hvor mange kommuner er med i Osloregionen?")
     assert not is_follow_up("")
+    # one noun in the definite form points back ("the goals" of what we talked about)
+    assert is_follow_up("Hva er målene?") and is_follow_up("Kva er måla?")
+    assert is_follow_up("Hvem er styrelederen?")
+    assert not is_follow_up("Hva er Osloregionen?")  # a name stands alone
+    assert not is_follow_up("Hvem er statsminister?")  # indefinite
+    assert not is_follow_up("Hvor ligger sekretariatet?")  # a verb and a noun: a question
 
 
 def test_follow_up_carries_the_previous_topic_but_keeps_its_own_words_first():
