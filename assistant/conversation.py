@@ -1,8 +1,9 @@
 """Follow-up questions without a language model.
 
 "Og hva med jernbane?" or "Når kom den?" mean little alone. When a question looks like a
-follow-up (it is short, starts like a continuation, or leans on a pronoun), the content
-words of the previous question are added to what is searched for. The user's own words
+follow-up (it is short, starts like a continuation, leans on a pronoun, or names one
+thing in the definite form: "Hva er målene?"), the content words of the previous question
+are added to what is searched for. The user's own words
 still come first, so the new topic ("jernbane") weighs most.
 """
 
