@@ -31,7 +31,7 @@ ABBREVIATIONS = frozenset(
 #: Bumped when the rules below cut sentences differently. The answer quotes sentences,
 #: so an index cut by older rules is cut again by the next ``index`` (unchanged
 #: documents too; their vectors are kept wherever a chunk's text is unchanged).
-SENTENCE_RULES = 2
+SENTENCE_RULES = 3
 
 _BOUNDARY = re.compile(r"[.!?…][\"»”')\]]*\s+(?=[«\"„(\[]?[A-ZÆØÅÄÖÜ0-9•–])")
 #: A photo credit, "Foto: Elliott Spagat, AP / NTB scanpix": news pages run it into the
@@ -53,6 +53,8 @@ class Sentence:
     page: int
     start: int
     end: int
+    #: A heading line of its own ("Organisering" over a section of a web page).
+    heading: bool = False
 
 
 class ChunkSentence(NamedTuple):
@@ -124,9 +126,9 @@ def _is_heading_line(line: str, next_line: str, typical_width: float) -> bool:
             and len(text) < HEADING_MAX_WIDTH * typical_width)
 
 
-def _blocks(text: str) -> Iterable[tuple[int, int]]:
-    """Spans of paragraphs and list items; a wrapped line continues its block, a heading
-    line does not."""
+def _blocks(text: str) -> Iterable[tuple[int, int, bool]]:
+    """Spans of paragraphs and list items, and whether each is a heading line; a wrapped
+    line continues its block, a heading line does not."""
     lines = text.split("\n")
     widths = sorted(len(line.strip()) for line in lines if line.strip())
     typical = widths[len(widths) // 2] if widths else 0
@@ -141,6 +143,7 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
     previous_blank = True
     previous_heading = False
     previous_dangles = False
+    heading = False
     offset = 0
     for i, line in enumerate(lines):
         line_start, line_end = offset, offset + len(line)
@@ -157,14 +160,17 @@ def _blocks(text: str) -> Iterable[tuple[int, int]]:
         )
         if starts_block:
             if start is not None:
-                yield start, block_end
+                yield start, block_end, heading
             start = line_start
+            heading = _is_heading_line(line, following[i], typical)
+        else:
+            heading = False  # a heading is one line
         block_end = line_end
         previous_blank = False
         previous_heading = _is_heading_line(line, following[i], typical)
         previous_dangles = _dangles(stripped)
     if start is not None:
-        yield start, block_end
+        yield start, block_end, heading
 
 
 def _is_abbreviation(text: str, period_index: int) -> bool:
@@ -197,7 +203,7 @@ def _boundaries(text: str, start: int, end: int) -> list[int]:
 def split_sentences(text: str, page: int = 1) -> list[Sentence]:
     """Sentences and list items of a page, as character spans of ``text``."""
     sentences = []
-    for block_start, block_end in _blocks(text):
+    for block_start, block_end, heading in _blocks(text):
         start = block_start
         for end in _boundaries(text, block_start, block_end):
             sentence_end = _rstrip_end(text, start, end)
@@ -205,7 +211,7 @@ def split_sentences(text: str, page: int = 1) -> list[Sentence]:
                 sentences.append(Sentence(page, start, sentence_end))
             start = end
         if block_end > start:
-            sentences.append(Sentence(page, start, block_end))
+            sentences.append(Sentence(page, start, block_end, heading and start == block_start))
     return [s for s in sentences if text[s.start : s.end].strip()]
 
 
@@ -274,8 +280,10 @@ def chunk_document(document: Document, count_tokens: TokenCounter,
 
     When a chunk is full, the next one starts with the last sentences of the previous one
     (up to ``overlap_tokens``), so that an answer near a border is whole in one chunk. A
-    page break also ends a chunk once it holds ``min_tokens``: a passage about one slide or
-    page is easier to cite than one spread over several.
+    page break or a heading also ends a chunk once it holds ``min_tokens``: a passage about
+    one slide, page or section is easier to find and cite than one spread over several
+    (a short web page's "Organisering" section is a better match for "Hvor ligger
+    sekretariatet?" than the whole page).
     """
     pages = {page.number: page.text for page in document.pages}
     sentences = [s for page in document.pages for s in split_sentences(page.text, page.number)]
@@ -295,12 +303,14 @@ def chunk_document(document: Document, count_tokens: TokenCounter,
     current: list[tuple[Sentence, int]] = []
     tokens = 0
     for sentence, n in measured:
-        page_break = bool(current) and sentence.page != current[-1][0].page
+        # a new page or section starts a new chunk: a passage about one thing
+        boundary = bool(current) and (sentence.page != current[-1][0].page
+                                      or sentence.heading)
         full = tokens + n > config.max_tokens
-        if current and (full or (page_break and tokens >= config.min_tokens)):
+        if current and (full or (boundary and tokens >= config.min_tokens)):
             chunks.append(_make_chunk(document.doc_id, pages, current))
             carry: list[tuple[Sentence, int]] = []
-            if full and not page_break:
+            if full and not boundary:
                 carried = 0
                 for item in reversed(current[1:]):
                     if carried + item[1] > config.overlap_tokens:

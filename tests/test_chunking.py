@@ -110,6 +110,25 @@ def test_chunks_keep_pages_and_break_at_pages(embedder):
     assert "havner" in chunks[1].text and "jernbane" not in chunks[1].text
 
 
+def test_a_heading_starts_a_new_chunk_once_the_chunk_says_enough(embedder):
+    """A short web page about the council and its bodies: the section on the bodies is
+    a passage of its own, as a slide is."""
+    about = ("Regionrådet er et interkommunalt politisk råd for kommunene rundt fjorden. "
+             "Rådet ble opprettet i 2009 som et regionalt samarbeid. "
+             "I dag er 14 kommuner med i samarbeidet, med til sammen 310 000 innbyggere.")
+    bodies = ("Representantskapet er rådets øverste organ og møtes to ganger i året.\n\n"
+              "Sekretariatet ligger i Storvik rådhus.")
+    config = ChunkConfig(max_tokens=200, overlap_tokens=20, min_tokens=20)
+    page = f"Om regionrådet\n\n{about}\n\nOrganisering\n\n{bodies}"
+    chunks = chunk_document(document([page]), embedder.count_tokens, config)
+    assert [c.text for c in chunks] == [f"Om regionrådet\n\n{about}", f"Organisering\n\n{bodies}"]
+    # with too little before it, a heading stays in the chunk (a title over its text)
+    chunks = chunk_document(document([f"Om regionrådet\n\nRådet ble opprettet i 2009.\n\n"
+                                      f"Organisering\n\n{bodies}"]),
+                            embedder.count_tokens, config)
+    assert len(chunks) == 1
+
+
 def test_long_sentence_without_punctuation_is_split(embedder):
     text = " ".join(["transportkorridor"] * 400)
     chunks = chunk_document(document([text]), embedder.count_tokens, ChunkConfig(max_tokens=100))
