@@ -89,7 +89,7 @@ class ChunkConfig:
 
     max_tokens: int = 200
     overlap_tokens: int = 40
-    #: A page break ends a chunk once it holds this many tokens.
+    #: A page break or a heading ends a chunk once it holds this many tokens.
     min_tokens: int = 60
 
 
