@@ -158,16 +158,15 @@ def _blocks(text: str) -> Iterable[tuple[int, int, bool]]:
             or (previous_blank and not stripped[0].islower() and not previous_dangles)
             or previous_heading
         )
+        line_is_heading = _is_heading_line(line, following[i], typical)
         if starts_block:
             if start is not None:
                 yield start, block_end, heading
             start = line_start
-            heading = _is_heading_line(line, following[i], typical)
-        else:
-            heading = False  # a heading is one line
+        heading = starts_block and line_is_heading  # a heading is a block of one line
         block_end = line_end
         previous_blank = False
-        previous_heading = _is_heading_line(line, following[i], typical)
+        previous_heading = line_is_heading
         previous_dangles = _dangles(stripped)
     if start is not None:
         yield start, block_end, heading
