@@ -203,7 +203,8 @@ def quote(sentence: str) -> str:
 #: A field that names someone or something: a label of one to three words, a colon and
 #: a name of capitalised words ("Prosjektleder: Kari Nordvik", "Sted: Storvik Rådhus").
 #: Short and capitalised, it looks like a title, but it answers "who" or "where".
-_NAMED_FIELD = re.compile(r"^[^\W\d_]+(?:[ -][^\W\d_]+){0,2}:\s+[A-ZÆØÅ][\w.-]*(?:\s+[A-ZÆØÅ][\w.-]*)+$")
+_NAMED_FIELD = re.compile(r"^[^\W\d_]+(?:[ -][^\W\d_]+){0,2}:"  # the label
+                          r"\s+[A-ZÆØÅ][\w.-]*(?:\s+[A-ZÆØÅ][\w.-]*)+$")  # the name
 
 
 def is_heading(sentence: str, next_sentence: str = "") -> bool:

@@ -12,8 +12,9 @@ Skriver en tabell og JSON (benchmarks/results/benchmark-<tid>.json, holdt utenfo
 
 Data. Ekte tekst og ekte vektorer: NorQuAD-valideringen (``--norquad FIL``, standard
 ../shared/data/norquad/validation.json; finnes den ikke, brukes det lille utvalget i
-tests/data, og skriptet sier fra om at tallene da ikke kan sammenlignes) og seed-dokumentet blir indeksert én gang med prosjektets egen
-``build_index`` og lagret i benchmarks/results/cache/norquad. De store indeksene er
+tests/data, og skriptet sier fra om at tallene da ikke kan sammenlignes) og
+seed-dokumentet blir indeksert én gang med prosjektets egen ``build_index`` og lagret i
+benchmarks/results/cache/norquad. De store indeksene er
 syntetiske, men i prosjektets eget format (``write_index``): de ekte tekstbitene først,
 deretter varianter der én setning er byttet med en setning fra en annen ekte tekstbit og
 vektoren er ``normalize(v_base + v_donor / antall setninger + 0.02 · N(0, I))`` (cosinus
@@ -772,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return run_worker(args)
     source = args.norquad or (NORQUAD if NORQUAD.exists() else NORQUAD_SAMPLE)
+    on_sample = source == NORQUAD_SAMPLE
     if not source.is_file():
         parser.error(f"fant ikke NorQuAD-filen {source}")
 
@@ -786,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
                     "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     defaults = Settings.from_env()
     embedder = Embedder(defaults.model, defaults.models_dir)
-    if source == NORQUAD_SAMPLE:
+    if on_sample:
         log(SAMPLE_WARNING)
     result["base"] = source.name
     base = real_base(embedder, source)
@@ -833,7 +835,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(load average) {m['loadavg_start']:.1f} ved start, {m['loadavg_end']:.1f} ved slutt")
     print(f"Kommando: {result['command']}  ({result['seconds']:.0f} s)\n")
     print(table(result))
-    if source == NORQUAD_SAMPLE:
+    if on_sample:
         print(f"\n{SAMPLE_WARNING}")
     print(f"\nJSON: {out}")
     return 0

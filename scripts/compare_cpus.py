@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:  # inside the emulated CPU: index, pairs in, results out
         index_dir, pairs_file, out = args.worker
         pairs = [tuple(p) for p in json.loads(pairs_file.read_text(encoding="utf-8"))]
-        out.write_text(json.dumps(run(assistant_over(index_dir), pairs), ensure_ascii=False), encoding="utf-8")
+        result = run(assistant_over(index_dir), pairs)
+        out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         return 0
 
     qemu = shutil.which("qemu-x86_64")
